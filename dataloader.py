@@ -1,0 +1,225 @@
+"""MNIST data: read the IDX files, prepare a split, and serve it in batches.
+
+    dataset = Dataset('data', 'train')             # images (55000, 784), labels (55000,)
+    loader = build_dataloader('data', max_epoch=10, batch_size=100, shuffle=True, seed=0)
+    for images, labels in loader:                  # one epoch: (100, 784), (100,)
+        ...
+
+The IDX format (http://yann.lecun.com/exdb/mnist/, now offline) is a big-endian header, a magic
+number then one uint32 per dimension, followed by the unsigned bytes of the array.
+"""
+import functools
+import gzip
+import math
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions (count, rows, cols)
+LABELS_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension (count)
+
+# sha256 of the decompressed bytes of the original MNIST files (data/README.md lists them too).
+MNIST_SHA256 = {
+    'train-images-idx3-ubyte': 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db',
+    'train-labels-idx1-ubyte': '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5',
+    't10k-images-idx3-ubyte': '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7',
+    't10k-labels-idx1-ubyte': 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2',
+}
+
+# Which file each split reads. 'train' and 'val' both come from the training file, so building
+# either of them never opens the t10k (test) files.
+SPLIT_FILES = {
+    'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
+    'val': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
+    'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'),
+}
+
+
+def find_idx_file(data_root, name):
+    """Path of the IDX file `name` (e.g. 'train-images-idx3-ubyte') in data_root.
+
+    Accepts both spellings seen in the wild ('train-images-idx3-ubyte' and
+    'train-images.idx3-ubyte'), raw or gzip-compressed; a raw file wins over its .gz.
+    """
+    dotted = name.replace('-idx', '.idx')
+    candidates = [name, dotted, name + '.gz', dotted + '.gz']
+    for candidate in candidates:
+        path = Path(data_root) / candidate
+        if path.exists():
+            return path
+    raise FileNotFoundError(
+        f"No {name} file in '{data_root}': looked for {', '.join(candidates)}. "
+        f"The kit ships the four MNIST files in its data/ folder; restore them with "
+        f"'git checkout -- data', or copy the files (raw or .gz) into '{data_root}'.")
+
+
+def read_idx(path, magic):
+    """Read an IDX file of unsigned bytes, raw or .gz, and check it.
+
+    Returns a read-only uint8 array whose shape is the one the header gives, e.g.
+    (60000, 28, 28) for training images (magic 2051) or (60000,) for labels (magic 2049).
+    Raises ValueError naming the file if it is corrupt, truncated or of the wrong kind.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    if path.suffix == '.gz':
+        try:
+            data = gunzip(data)
+        except (OSError, EOFError, zlib.error) as err:
+            raise ValueError(f"{path}: not a readable gzip file ({err}); the download or copy "
+                             f"was probably cut short: copy the file again") from None
+
+    ndim = magic & 0xFF
+    header_size = 4 + 4 * ndim
+    if len(data) < header_size:
+        raise ValueError(f"{path}: {len(data)} bytes is too short for an IDX header "
+                         f"({header_size} bytes); the file is truncated or empty")
+    found_magic = int.from_bytes(data[:4], 'big')
+    if found_magic != magic:
+        kind = {IMAGES_MAGIC: 'an image', LABELS_MAGIC: 'a label'}[magic]
+        raise ValueError(f"{path}: magic number {found_magic}, expected {magic} for {kind} file; "
+                         f"is it the right file, and decompressed correctly?")
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], 'big') for i in range(ndim))
+    if 0 in shape:
+        raise ValueError(f"{path}: the header gives dimensions {shape}; none may be zero")
+    expected = header_size + math.prod(shape)
+    if len(data) != expected:
+        problem = 'truncated' if len(data) < expected else 'followed by extra bytes'
+        raise ValueError(f"{path}: the header gives dimensions {shape}, {expected} bytes in "
+                         f"all, but the file has {len(data)}: it is {problem}; copy it again")
+    return np.frombuffer(data, dtype=np.uint8, offset=header_size).reshape(shape)
+
+
+@functools.lru_cache(maxsize=2)
+def gunzip(compressed):
+    """gzip.decompress, remembered by content: the train and val splits read the same file."""
+    return gzip.decompress(compressed)
+
+
+def load_idx_pair(data_root, mode, num_classes):
+    """Images (N, rows, cols) and labels (N,) as uint8, from the files that `mode` reads."""
+    images_path = find_idx_file(data_root, SPLIT_FILES[mode][0])
+    labels_path = find_idx_file(data_root, SPLIT_FILES[mode][1])
+    images = read_idx(images_path, IMAGES_MAGIC)
+    labels = read_idx(labels_path, LABELS_MAGIC)
+    if len(images) != len(labels):
+        raise ValueError(f"{images_path} holds {len(images)} images but {labels_path} holds "
+                         f"{len(labels)} labels; they must come from the same data set")
+    if labels.max() >= num_classes:
+        raise ValueError(f"{labels_path}: label {labels.max()} is out of range for "
+                         f"num_classes={num_classes} (labels must be 0..{num_classes - 1})")
+    return images, labels
+
+
+def prepare_images(images):
+    """uint8 (N, rows, cols) -> float32 (N, rows*cols), scaled to [0, 1], minus each image's mean.
+
+    Each image is centred on its own mean, so no statistic of one split leaks into another.
+    """
+    flat = images.reshape(len(images), -1).astype(np.float32)
+    flat *= np.float32(1 / 255)
+    flat -= flat.mean(axis=1, keepdims=True)
+    return flat
+
+
+class Dataset:
+    """One split of MNIST (or any data set in the same IDX files), prepared once.
+
+    Args:
+        data_root: folder holding the four IDX files, raw or .gz
+        mode: 'train' (the training file but its last val_size images), 'val' (those last
+            val_size images) or 'test' (the t10k files)
+        num_classes: number of classes; every label must be below it
+        val_size: images held out from the training file for validation
+    Attributes:
+        images: float32 (N, rows*cols), each image scaled to [0, 1] minus its own mean
+        labels: int64 (N,)
+        image_shape: (rows, cols) of one image, (28, 28) for MNIST
+    """
+
+    def __init__(self, data_root, mode, num_classes=10, val_size=5000):
+        if mode not in SPLIT_FILES:
+            raise ValueError(f"mode={mode!r}: must be one of {', '.join(map(repr, SPLIT_FILES))}")
+        if not (isinstance(num_classes, (int, np.integer)) and num_classes >= 1):
+            raise ValueError(f"num_classes={num_classes!r}: must be a positive integer")
+        if not (isinstance(val_size, (int, np.integer)) and val_size >= 0):
+            raise ValueError(f"val_size={val_size!r}: must be a non-negative integer")
+        if not Path(data_root).is_dir():
+            raise FileNotFoundError(f"data_root '{data_root}' is not a folder; point it at the "
+                                    f"folder holding the MNIST files (the kit's data/)")
+        self.data_root, self.mode, self.num_classes = data_root, mode, num_classes
+
+        images, labels = load_idx_pair(data_root, mode, num_classes)
+        if mode != 'test':
+            if val_size >= len(images) or (mode == 'val' and val_size == 0):
+                raise ValueError(f"val_size={val_size}: the training file holds {len(images)} "
+                                 f"images; val_size must leave both splits non-empty")
+            split = slice(None, -val_size or None) if mode == 'train' else slice(-val_size, None)
+            images, labels = images[split], labels[split]
+        self.image_shape = images.shape[1:]
+        self.images = prepare_images(images)
+        self.labels = labels.astype(np.int64)
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, idx):
+        """(images, labels) at idx: an int gives (784,) and a scalar, an index array (B, 784), (B,)."""
+        return self.images[idx], self.labels[idx]
+
+
+class IterationBatchSampler:
+    """Splits the indices of a dataset into batches, once per epoch.
+
+    Every index appears exactly once an epoch; the last batch may be short. With shuffle on,
+    each epoch gets a fresh permutation from a numpy Generator seeded by `seed`, so the same
+    seed gives the same order run after run.
+    """
+
+    def __init__(self, dataset, max_epoch, batch_size, shuffle=False, seed=None):
+        for name, value in (('max_epoch', max_epoch), ('batch_size', batch_size)):
+            if not (isinstance(value, (int, np.integer)) and value >= 1):
+                raise ValueError(f"{name}={value!r}: must be a positive integer")
+        self.dataset = dataset
+        self.max_epoch = max_epoch
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.rng = np.random.default_rng(seed)
+        self.batch_indices = None
+
+    def prepare_epoch_indices(self):
+        """Draw this epoch's order and cut it into batches (a list of int arrays)."""
+        n = len(self.dataset)
+        indices = self.rng.permutation(n) if self.shuffle else np.arange(n)
+        self.batch_indices = [indices[i:i + self.batch_size] for i in range(0, n, self.batch_size)]
+
+    def __iter__(self):
+        if self.batch_indices is None:
+            raise RuntimeError("call prepare_epoch_indices() before iterating over the sampler")
+        return iter(self.batch_indices)
+
+    def __len__(self):
+        return -(-len(self.dataset) // self.batch_size)  # ceil(N / batch_size)
+
+
+class Dataloader:
+    """Iterating over it runs one epoch, yielding (images (B, 784), labels (B,)) batches."""
+
+    def __init__(self, dataset, sampler):
+        self.dataset = dataset
+        self.sampler = sampler
+
+    def __iter__(self):
+        self.sampler.prepare_epoch_indices()
+        for batch in self.sampler:
+            yield self.dataset[batch]  # one fancy-indexing gather for the whole batch
+
+    def __len__(self):
+        return len(self.sampler)
+
+
+def build_dataloader(data_root, max_epoch, batch_size, shuffle=False, mode='train', seed=None):
+    dataset = Dataset(data_root, mode)
+    sampler = IterationBatchSampler(dataset, max_epoch, batch_size, shuffle, seed)
+    return Dataloader(dataset, sampler)

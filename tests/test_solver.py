@@ -1,0 +1,160 @@
+"""solver.py on a small synthetic data set: training, logging, evaluation, cfg checks, CLI."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import solver
+from idx_helpers import write_dataset
+from solver import DEFAULT_CFG, Solver, check_cfg
+
+# The training file needs more than the 5000 images the validation split takes.
+N_TRAIN, N_TEST = 5600, 300
+
+
+@pytest.fixture(scope='module')
+def synthetic_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp('synthetic')
+    write_dataset(root, n_train=N_TRAIN, n_test=N_TEST, num_classes=3, shape=(4, 5))
+    return root
+
+
+def make_solver(root, lines=None, **cfg):
+    cfg = {'data_root': str(root), 'max_epoch': 2, 'batch_size': 64, 'learning_rate': 0.1,
+           'display_freq': 3, **cfg}
+    return Solver(cfg, log=None if lines is None else lines.append)
+
+
+def test_training_learns_and_records_history(synthetic_root):
+    runner = make_solver(synthetic_root, max_epoch=3)
+    loss, acc = runner.train()
+    assert len(loss) == len(acc) == 3
+    assert len(runner.epoch_times) == len(runner.val_loss) == len(runner.val_acc) == 3
+    assert all(seconds > 0 for seconds in runner.epoch_times)
+    assert loss[-1] < loss[0] and acc[-1] > 0.95 and runner.val_acc[-1] > 0.95
+    test_loss, test_acc = runner.test()
+    assert test_acc > 0.95 and np.isfinite(test_loss)
+
+
+def test_log_lines_follow_the_assignment_format(synthetic_root):
+    lines = []
+    runner = make_solver(synthetic_root, lines, max_epoch=2, batch_size=100, display_freq=10)
+    runner.train()
+    num_batches = 6  # 600 training images in batches of 100
+    batch_line = re.compile(r'Epoch \[(\d)\]\[2\]\t Batch \[(\d+)\]\[6\]\t '
+                            r'Training Loss \d+\.\d{4}\t Accuracy [01]\.\d{4}$')
+    train_line = re.compile(r'Epoch \[(\d)\]\t Average training loss \d+\.\d{4}\t '
+                            r'Average training accuracy [01]\.\d{4}$')
+    val_line = re.compile(r'Epoch \[(\d)\]\t Average validation loss \d+\.\d{4}\t '
+                          r'Average validation accuracy [01]\.\d{4}$')
+    expected = []
+    for epoch in range(2):
+        expected += [(batch_line, (str(epoch), str(batch)))
+                     for batch in range(0, num_batches, 10)]
+        expected += [(train_line, (str(epoch),)), (val_line, (str(epoch),))]
+    assert len(lines) == len(expected), lines
+    for line, (pattern, groups) in zip(lines, expected):
+        match = pattern.match(line)
+        assert match and match.groups() == groups, line
+
+
+def test_logged_averages_are_the_returned_ones(synthetic_root):
+    lines = []
+    runner = make_solver(synthetic_root, lines, max_epoch=1)
+    loss, acc = runner.train()
+    assert f'Average training loss {loss[0]:.4f}\t Average training accuracy {acc[0]:.4f}' \
+        in lines[-2]
+    assert f'Average validation accuracy {runner.val_acc[0]:.4f}' in lines[-1]
+
+
+def test_batch_lines_every_display_freq(synthetic_root):
+    lines = []
+    make_solver(synthetic_root, lines, max_epoch=1, batch_size=64, display_freq=3).train()
+    batches = [int(re.search(r'Batch \[(\d+)\]', line).group(1)) for line in lines
+               if 'Batch' in line]
+    assert batches == [0, 3, 6, 9]  # 600 images in 10 batches of 64 (the last one 24)
+
+
+def test_same_seed_same_run_other_seed_other_run(synthetic_root):
+    runs = [make_solver(synthetic_root, seed=seed) for seed in (5, 5, 6)]
+    curves = [runner.train() for runner in runs]
+    assert curves[0] == curves[1]
+    np.testing.assert_array_equal(runs[0].model.W, runs[1].model.W)
+    assert curves[0] != curves[2]
+
+
+def test_evaluation_weights_a_short_last_batch_right(synthetic_root):
+    runner = make_solver(synthetic_root, batch_size=64)  # 5000 validation images: 78 x 64 + 8
+    runner.train()
+    val_set = runner.val_loader.dataset
+    whole_loss, whole_acc = runner.model.forward(val_set.images, val_set.labels)
+    loss, acc = runner.validate()
+    assert loss == pytest.approx(float(whole_loss), rel=1e-5)
+    assert acc == pytest.approx(float(whole_acc), abs=1e-12)
+
+
+def test_only_test_reads_the_test_split(synthetic_root):
+    runner = make_solver(synthetic_root, max_epoch=1)
+    runner.train()
+    assert runner.test_loader is None
+    runner.test()
+    assert runner.test_loader.dataset.mode == 'test' and len(runner.test_loader.dataset) == N_TEST
+
+
+@pytest.mark.filterwarnings('ignore:overflow:RuntimeWarning', 'ignore:invalid:RuntimeWarning')
+def test_diverging_loss_stops_with_a_clear_error(synthetic_root):
+    runner = make_solver(synthetic_root, learning_rate=1e38)
+    with pytest.raises(FloatingPointError, match=r'epoch \d+, batch \d+.*learning_rate=1e\+38.*'
+                                                 r'smaller learning rate'):
+        runner.train()
+
+
+@pytest.mark.parametrize('key, value', [
+    ('max_epoch', 0), ('max_epoch', 2.5), ('batch_size', 0), ('batch_size', True),
+    ('display_freq', 0), ('learning_rate', 0), ('learning_rate', -0.1),
+    ('learning_rate', float('nan')), ('learning_rate', '0.1'), ('momentum', 1.0),
+    ('momentum', -0.1), ('seed', -1), ('seed', 1.5), ('data_root', '/no/such/folder'),
+])
+def test_invalid_cfg_values_are_named(key, value):
+    with pytest.raises(ValueError, match=f'{key}='):
+        check_cfg({key: value})
+
+
+def test_unknown_cfg_key_is_named():
+    with pytest.raises(ValueError, match="unknown cfg key 'lr'"):
+        check_cfg({'lr': 0.1})
+
+
+def test_defaults_are_the_assignment_run():
+    cfg = check_cfg({})
+    assert {key: cfg[key] for key in ('max_epoch', 'batch_size', 'learning_rate', 'momentum',
+                                      'display_freq', 'seed')} == {
+        'max_epoch': 10, 'batch_size': 100, 'learning_rate': 0.01, 'momentum': 0.9,
+        'display_freq': 50, 'seed': 0}
+    assert check_cfg({'momentum': 0})['momentum'] == 0
+
+
+def test_command_line_runs_and_reports_test_accuracy(synthetic_root, capsys):
+    solver.main(['--data_root', str(synthetic_root), '--max_epoch', '1', '--momentum', '0',
+                 '--learning_rate', '0.1', '--display_freq', '1000'])
+    lines = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r'Final test accuracy [01]\.\d{4}', lines[-1])
+    assert float(lines[-1].split()[-1]) > 0.9
+
+
+def test_command_line_help_lists_every_key():
+    result = subprocess.run([sys.executable, 'solver.py', '--help'], capture_output=True,
+                            text=True, cwd=Path(solver.__file__).parent)
+    assert result.returncode == 0
+    for key in DEFAULT_CFG:
+        assert f'--{key}' in result.stdout
+
+
+def test_command_line_rejects_bad_values(synthetic_root, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        solver.main(['--data_root', str(synthetic_root), '--momentum', '1.5'])
+    assert exit_.value.code == 2
+    assert 'momentum=1.5' in capsys.readouterr().err
