@@ -136,6 +136,7 @@ class Dataset:
         images: float32 (N, rows*cols), each image scaled to [0, 1] minus its own mean
         labels: int64 (N,)
         image_shape: (rows, cols) of one image, (28, 28) for MNIST
+        class_names: a name for each class, for plots ('0'..'9' for MNIST)
     """
 
     def __init__(self, data_root, mode, num_classes=10, val_size=5000):
@@ -158,6 +159,7 @@ class Dataset:
             split = slice(None, -val_size or None) if mode == 'train' else slice(-val_size, None)
             images, labels = images[split], labels[split]
         self.image_shape = images.shape[1:]
+        self.class_names = [str(label) for label in range(num_classes)]
         self.images = prepare_images(images)
         self.labels = labels.astype(np.int64)
 
