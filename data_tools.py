@@ -86,13 +86,26 @@ def judge(reports):
 
     The folder's data set is the known data set most of its files belong to. A file is fine
     (ok for MNIST, unknown for another data set) when it is that data set's file of that name;
-    any other readable file is corrupt: renamed, from another data set, or damaged. When no file
-    is recognised, the files are someone's own data: unknown, and fine if their counts agree.
+    any other readable file is corrupt: renamed, from another data set, damaged, or holding
+    a count of images or labels its partner does not. When no file is recognised, the files
+    are someone's own data: unknown, and fine if their counts agree.
     """
     readable = [report for report in reports if report.status == 'unknown']
     found = Counter(report.known_as[0] for report in readable if report.known_as)
     data_set = found.most_common(1)[0][0] if found else None
+    by_name = {report.name: report for report in reports}
+    for images_name, labels_name in (file_names()[0:2], file_names()[2:4]):
+        images, labels = by_name[images_name], by_name[labels_name]
+        if images.shape and labels.shape and images.shape[0] != labels.shape[0]:
+            for report in (images, labels):
+                if report.known_as is None:  # a known file is the right count, or says why not
+                    report.status = 'corrupt'
+                    report.detail = (f'{describe(images.shape)} in {images.name} but '
+                                     f'{describe(labels.shape)} in {labels.name}: the counts '
+                                     f'must agree')
     for report in readable:
+        if report.status == 'corrupt':
+            continue
         if data_set is None:
             report.detail = (f'{describe(report.shape)}, not from a data set the kit knows: '
                              f'fine if it is your own data')
@@ -114,16 +127,6 @@ def judge(reports):
             report.status = 'corrupt'
             report.detail = (f"this is {report.known_as[0]}'s {report.known_as[1]}, while the "
                              f"other files are {data_set}'s: two data sets are mixed")
-    by_name = {report.name: report for report in reports}
-    for images_name, labels_name in (file_names()[0:2], file_names()[2:4]):
-        images, labels = by_name[images_name], by_name[labels_name]
-        if images.shape and labels.shape and images.shape[0] != labels.shape[0]:
-            for report in (images, labels):
-                if report.status != 'ok':
-                    report.status = 'corrupt'
-                    report.detail = (f'{describe(images.shape)} in {images.name} but '
-                                     f'{describe(labels.shape)} in {labels.name}: the counts '
-                                     f'must agree')
     return reports
 
 
@@ -176,10 +179,10 @@ def fetch(url, timeout):
     TimeoutError), http.client.HTTPException (a cut connection) or ValueError (too large)."""
     with urllib.request.urlopen(url, timeout=timeout) as response:
         data = response.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise ValueError(f'more than {MAX_BYTES} bytes: not an MNIST file')
         if response.length:  # bytes the server announced but never sent
             raise http.client.IncompleteRead(data, response.length)
-    if len(data) > MAX_BYTES:
-        raise ValueError(f'more than {MAX_BYTES} bytes: not an MNIST file')
     return data
 
 
@@ -225,33 +228,30 @@ def restore(report, data_root, mirrors, timeout, unreachable, log):
     if not reachable:
         log(f'  {report.name}: not tried, as no mirror could be reached')
         return False
-    failures = []
+    log(f'  {report.name}:')
     for mirror in reachable:
         url = mirror.rstrip('/') + '/' + report.name + '.gz'
         try:
             compressed = fetch(url, timeout)
             raw = decompress(compressed)
         except urllib.error.HTTPError as err:
-            failures.append(f'{url}: HTTP error {err.code} {err.reason}')
+            log(f'    {url}: HTTP error {err.code} {err.reason}')
             continue
         except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
             unreachable.add(mirror)
             reason = err.reason if isinstance(err, urllib.error.URLError) else err
-            failures.append(f'{url}: could not connect or timed out ({reason})')
+            log(f'    {url}: could not connect or timed out ({reason})')
             continue
         except (OSError, http.client.HTTPException, ValueError) as err:
-            failures.append(f'{url}: the download failed ({type(err).__name__}: {err})')
+            log(f'    {url}: the download failed ({type(err).__name__}: {err})')
             continue
         if hashlib.sha256(raw).hexdigest() != expected:
-            failures.append(f"{url}: not MNIST's original {report.name} (its checksum "
-                            f"differs); not saved")
+            log(f"    {url}: not MNIST's original {report.name} (its checksum differs); not saved")
             continue
         write_atomically(target, compressed if target.suffix == '.gz' else raw)
-        log(f'  {target.name}: restored from {url}')
+        log(f'    restored from {url} as {target.name}')
         return True
-    log(f'  {report.name}: could not be restored; nothing was changed for it. Tried:')
-    for failure in failures:
-        log(f'    {failure}')
+    log('    could not be restored from any mirror; nothing was changed for it')
     return False
 
 

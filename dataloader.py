@@ -83,7 +83,7 @@ def find_idx_file(data_root, name):
 
 
 def read_idx(path, magic):
-    """Read an IDX file of unsigned bytes, raw or .gz, and check it.
+    """Read an IDX file of unsigned bytes, raw or gzip-compressed, and check it.
 
     Returns a read-only uint8 array whose shape is the one the header gives, e.g.
     (60000, 28, 28) for training images (magic 2051) or (60000,) for labels (magic 2049).
@@ -102,7 +102,9 @@ def read_idx(path, magic):
     except PermissionError:
         raise PermissionError(f"{path}: no permission to read it; give yourself read access "
                               f"(chmod u+r '{path}') or copy the file again") from None
-    if path.suffix == '.gz':
+    # gzip by content, not only by name: browsers save some downloads decompressed but still
+    # named .gz, and people drop the .gz from names. An IDX file starts with two zero bytes.
+    if data[:2] == b'\x1f\x8b' or (path.suffix == '.gz' and data[:2] != b'\0\0'):
         try:
             data = gunzip(data)
         except (OSError, EOFError, zlib.error) as err:
