@@ -1,6 +1,6 @@
 """Check the four data files, and restore missing or corrupt ones from public mirrors.
 
-    python dataloader.py verify [--data-root DIR]     # each file: ok, missing, corrupt or unknown
+    python dataloader.py verify [--data-root DIR]     # each file: ok, missing, corrupt, unknown...
     python dataloader.py download [--data-root DIR]   # fetch the missing and corrupt MNIST files
 
 verify reads every file the loader would read and compares the sha256 of its decompressed bytes
@@ -181,8 +181,9 @@ def fetch(url, timeout):
         data = response.read(MAX_BYTES + 1)
         if len(data) > MAX_BYTES:
             raise ValueError(f'more than {MAX_BYTES} bytes: not an MNIST file')
-        if response.length:  # bytes the server announced but never sent
-            raise http.client.IncompleteRead(data, response.length)
+        missing = getattr(response, 'length', None)  # bytes announced but never sent (HTTP)
+        if missing:
+            raise http.client.IncompleteRead(data, missing)
     return data
 
 
@@ -212,6 +213,18 @@ def write_atomically(path, data):
         temp.unlink(missing_ok=True)
 
 
+def failure(err):
+    """(what went wrong, whether the mirror could not be reached) for an error of a download."""
+    if isinstance(err, urllib.error.HTTPError):
+        return f'HTTP error {err.code} {err.reason}', False
+    if isinstance(err, urllib.error.URLError) and isinstance(err.reason, FileNotFoundError):
+        return 'no such file', False  # a file:// mirror without this file
+    if isinstance(err, (urllib.error.URLError, TimeoutError, ConnectionError)):
+        reason = err.reason if isinstance(err, urllib.error.URLError) else err
+        return f'could not connect or timed out ({reason})', True
+    return f'the download failed ({type(err).__name__}: {err})', False
+
+
 def restore(report, data_root, mirrors, timeout, unreachable, log):
     """Fetch report's file from the first mirror that has the right one, and put it in place.
 
@@ -234,16 +247,11 @@ def restore(report, data_root, mirrors, timeout, unreachable, log):
         try:
             compressed = fetch(url, timeout)
             raw = decompress(compressed)
-        except urllib.error.HTTPError as err:
-            log(f'    {url}: HTTP error {err.code} {err.reason}')
-            continue
-        except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
-            unreachable.add(mirror)
-            reason = err.reason if isinstance(err, urllib.error.URLError) else err
-            log(f'    {url}: could not connect or timed out ({reason})')
-            continue
         except (OSError, http.client.HTTPException, ValueError) as err:
-            log(f'    {url}: the download failed ({type(err).__name__}: {err})')
+            problem, unreached = failure(err)
+            log(f'    {url}: {problem}')
+            if unreached:
+                unreachable.add(mirror)
             continue
         if hashlib.sha256(raw).hexdigest() != expected:
             log(f"    {url}: not MNIST's original {report.name} (its checksum differs); not saved")

@@ -414,6 +414,19 @@ def test_download_of_the_real_files_with_the_real_checksums(tmp_path, mirrors):
     assert gz_files(tmp_path / 'data') == gz_files(KIT / 'data')
 
 
+def test_a_folder_can_be_a_mirror(sources, tmp_path):
+    folder = copy_of(sources['MNIST'], tmp_path / 'data')
+    (folder / 't10k-images-idx3-ubyte.gz').unlink()
+    (folder / 't10k-labels-idx1-ubyte.gz').unlink()
+    partial = copy_of(sources['MNIST'], tmp_path / 'partial mirror')
+    (partial / 't10k-images-idx3-ubyte.gz').unlink()
+    code, text = run_download(folder, [partial.as_uri() + '/', sources['MNIST'].as_uri()])
+    assert code == 0, text
+    assert 't10k-images-idx3-ubyte.gz: no such file' in text
+    assert text.count('restored from file://') == 2
+    assert gz_files(folder) == gz_files(sources['MNIST'])
+
+
 # --- the commands ----------------------------------------------------------------------------
 
 def run_command(*args):
