@@ -345,20 +345,20 @@ def test_a_failed_download_changes_nothing(sources, tmp_path, mirrors, silent_se
     else:
         url = mirrors({'train-images-idx3-ubyte.gz': served[bad_mirror]}).url
     started = time.monotonic()
-    code, text = run_download(folder, [url], timeout=0.5)
+    code, text = run_download(folder, [url], timeout=1.0)
     elapsed = time.monotonic() - started
     assert code == 1
     assert message in text and url in text
     assert snapshot(folder) == before  # nothing replaced, nothing left behind
     assert 'copy the files by hand' in text and 'train-images.idx3-ubyte.gz' in text
-    assert elapsed < 20  # a guard against hanging, not a speed check: the timeout is 0.5 s
+    assert elapsed < 30  # a guard against hanging, not a speed check: the timeout is 1 s
 
 
 def test_an_unreachable_mirror_is_not_tried_again_for_the_next_files(sources, tmp_path, mirrors,
                                                                      silent_server):
     folder = tmp_path / 'empty'
     good = mirrors(gz_files(sources['MNIST']))
-    code, text = run_download(folder, [silent_server, good.url], timeout=0.5)
+    code, text = run_download(folder, [silent_server, good.url], timeout=1.0)
     assert code == 0, text
     assert text.count('could not connect or timed out') == 1
     assert len(good.requests) == 4
@@ -366,7 +366,7 @@ def test_an_unreachable_mirror_is_not_tried_again_for_the_next_files(sources, tm
 
 def test_no_mirror_reachable_fails_fast_and_says_what_to_do(sources, tmp_path, silent_server):
     code, text = run_download(tmp_path / 'empty', [silent_server, closed_port_url()],
-                              timeout=0.5)
+                              timeout=1.0)
     assert code == 1
     assert text.count('could not connect or timed out') == 2  # each mirror once, then skipped
     assert text.count('not tried, as no mirror could be reached') == 3
