@@ -12,19 +12,21 @@ from pathlib import Path
 
 import numpy as np
 
-from dataloader import build_dataloader
+from dataloader import DATA_ROOT, build_dataloader
 from loss import SoftmaxCrossEntropyLoss
 from optimizer import SGD
 
 # The assignment's run with momentum; every key of a cfg, with its default.
 DEFAULT_CFG = {
-    'data_root': str(Path(__file__).resolve().parent / 'data'),
+    'data_root': str(DATA_ROOT),
     'max_epoch': 10,
     'batch_size': 100,
     'learning_rate': 0.01,
     'momentum': 0.9,
     'display_freq': 50,
     'seed': 0,
+    'classes': None,
+    'train_limit': None,
 }
 CFG_HELP = {
     'data_root': 'folder holding the four MNIST IDX files, raw or .gz',
@@ -34,7 +36,18 @@ CFG_HELP = {
     'momentum': 'SGD momentum in [0, 1); 0 is plain SGD',
     'display_freq': 'log the training loss every this many batches',
     'seed': 'seed of the initial weights and of the shuffling; the same seed gives the same run',
+    'classes': 'labels to train and test on, e.g. 0,1 (renumbered 0..k-1); None keeps all',
+    'train_limit': 'train on the first this many training images (of those classes); None: all',
 }
+
+
+def int_list(text):
+    """'0,1' -> [0, 1], for the --classes flag."""
+    return [int(part) for part in text.split(',')]
+
+
+# Flag types of the keys whose default, None, does not give one.
+FLAG_TYPES = {'classes': int_list, 'train_limit': int}
 
 # The assignment's log lines, tab-separated.
 BATCH_LOG = ('Epoch [{epoch}][{max_epoch}]\t Batch [{batch}][{num_batches}]\t '
@@ -66,6 +79,15 @@ def check_cfg(cfg):
         raise ValueError(f"cfg momentum={momentum!r}: must be a number in [0, 1)")
     if not (cfg['seed'] is None or (is_int(cfg['seed']) and cfg['seed'] >= 0)):
         raise ValueError(f"cfg seed={cfg['seed']!r}: must be an integer >= 0 (or None)")
+    classes = cfg['classes']
+    if not (classes is None or (isinstance(classes, (list, tuple)) and len(classes) >= 2
+                                and all(is_int(label) and label >= 0 for label in classes)
+                                and len(set(classes)) == len(classes))):
+        raise ValueError(f"cfg classes={classes!r}: must be None or a list of at least 2 distinct "
+                         f"labels >= 0, e.g. [0, 1]")
+    limit = cfg['train_limit']
+    if not (limit is None or (is_int(limit) and limit >= 1)):
+        raise ValueError(f"cfg train_limit={limit!r}: must be None or an integer >= 1")
     if not Path(cfg['data_root']).is_dir():
         raise ValueError(f"cfg data_root={cfg['data_root']!r} is not a folder; point it at the "
                          f"folder holding the MNIST files (the kit's data/)")
@@ -86,8 +108,10 @@ class Solver:
         # Separate streams for the initial weights and the shuffling, both fixed by the seed.
         init_seed, shuffle_seed = np.random.SeedSequence(cfg['seed']).spawn(2)
         self.train_loader = build_dataloader(cfg['data_root'], cfg['max_epoch'], cfg['batch_size'],
-                                             shuffle=True, mode='train', seed=shuffle_seed)
-        self.val_loader = build_dataloader(cfg['data_root'], 1, cfg['batch_size'], mode='val')
+                                             shuffle=True, mode='train', seed=shuffle_seed,
+                                             classes=cfg['classes'], limit=cfg['train_limit'])
+        self.val_loader = build_dataloader(cfg['data_root'], 1, cfg['batch_size'], mode='val',
+                                           classes=cfg['classes'])
         self.test_loader = None  # built by test(), so that training never reads the test split
 
         train_set = self.train_loader.dataset
@@ -138,7 +162,7 @@ class Solver:
         """(loss, acc) over the whole test split; the only place the test files are read."""
         if self.test_loader is None:
             self.test_loader = build_dataloader(self.cfg['data_root'], 1, self.cfg['batch_size'],
-                                                mode='test')
+                                                mode='test', classes=self.cfg['classes'])
         return self.evaluate(self.test_loader)
 
     def evaluate(self, loader):
@@ -154,7 +178,7 @@ class Solver:
 def parse_cfg(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for key, default in DEFAULT_CFG.items():
-        parser.add_argument('--' + key, type=type(default), default=default,
+        parser.add_argument('--' + key, type=FLAG_TYPES.get(key, type(default)), default=default,
                             help=f"{CFG_HELP[key]} (default: {default})")
     return parser, vars(parser.parse_args(argv))
 

@@ -1,5 +1,6 @@
 """Small IDX data sets written by the tests themselves."""
 import gzip
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -46,3 +47,11 @@ def write_dataset(folder, n_train=40, n_test=12, num_classes=3, shape=(4, 5), su
         write_idx(folder / f'{split}-labels{sep}idx1-ubyte{suffix}', labels, LABELS_MAGIC)
         arrays[split] = (images, labels)
     return arrays
+
+
+def file_checksums(folder):
+    """{name: sha256 of the decompressed bytes} of the four .gz files write_dataset wrote."""
+    names = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte',
+             't10k-labels-idx1-ubyte')
+    return {name: hashlib.sha256(gzip.decompress((Path(folder) / f'{name}.gz').read_bytes()))
+            .hexdigest() for name in names}
