@@ -75,8 +75,8 @@ def assert_matches(quantity, got, expected, rtol=1e-7, atol=1e-10, mistakes=(),
     if not np.all(np.isfinite(got)):
         bad = np.size(got) - np.count_nonzero(np.isfinite(got))
         hints = [if_not_finite] if if_not_finite and np.all(np.isfinite(expected)) else []
-        fail(f"{quantity} has {bad} NaN or inf entries (of {np.size(got)}); the reference has "
-             f"none", hints)
+        fail(f"{quantity} is {got.item()}" if got.ndim == 0 else
+             f"{quantity} has {bad} NaN or inf entries (of {got.size})", hints)
     if not close(got, expected):
         candidates = list(mistakes) + [(-expected, "it is exactly the negative of the "
                                                    "reference: a sign error?")]

@@ -6,7 +6,7 @@ A solution region is every line from `### BEGIN SOLUTION` to `### END SOLUTION`,
 included. In the release it is replaced, at the region's indentation, by one line that fails
 clearly when called, as nbgrader does:
 
-    raise NotImplementedError("step: not written yet, see the TODO above")
+    raise NotImplementedError("step (optimizer.py): not written yet, see the TODO above")
 
 Everything else is copied byte for byte, except the notebooks (outputs cleared) and README.md
 (written from tools/student_README.md). The release holds the top-level .py files and notebooks,
@@ -24,7 +24,7 @@ import nbformat
 KIT = Path(__file__).resolve().parent.parent
 BEGIN, END = '### BEGIN SOLUTION', '### END SOLUTION'
 STUB_PHRASE = 'see the TODO above'
-STUB = 'raise NotImplementedError("{name}: not written yet, ' + STUB_PHRASE + '")'
+STUB = 'raise NotImplementedError("{name} ({file}): not written yet, ' + STUB_PHRASE + '")'
 STUDENT_README = KIT / 'tools' / 'student_README.md'
 INCLUDE_MARK = '<!-- from README.md: '  # a template line "<!-- from README.md: Set up -->"
 
@@ -43,7 +43,8 @@ class Region:
         self.newline = lines[0][len(lines[0].rstrip('\r\n')):]
 
     def stub(self):
-        return self.indent + STUB.format(name=self.function.split('.')[-1]) + self.newline
+        name, file = self.function.split('.')[-1], Path(self.path).name
+        return self.indent + STUB.format(name=name, file=file) + self.newline
 
 
 def find_regions(path, text):
