@@ -51,7 +51,8 @@ def test_packs_the_code_the_notebook_and_the_report_only(kit, tmp_path):
 def test_warns_about_a_stub_left_in_place(kit):
     (kit / 'optimizer.py').write_text(f'def step():\n    {STUB}\n')
     _, warnings = pack(kit)
-    assert warnings == ['optimizer.py:2 still raises NotImplementedError: fill in the TODO above it']
+    assert warnings == [
+        'optimizer.py:2 still raises NotImplementedError: fill in the TODO above it']
 
 
 @pytest.mark.parametrize('outputs, execution_count, warning', [

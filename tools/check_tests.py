@@ -11,10 +11,10 @@ Each file of tools/mistakes/ replaces one solution region with its own body:
 
 It goes into a fresh copy of the student release whose other regions hold the solutions. A
 mistake must be caught: a student test fails, and the message the student reads (pytest's "E"
-lines) contains the expect text. A correct alternative must pass every student test. Mistakes
-run FAST_TESTS, the tests of the TODOs on small data (seconds); correct alternatives and the
-solutions themselves run the whole student suite (training on MNIST and the notebook), or
-FAST_TESTS with --fast. Prints a table; exits with 1 unless every row is OK.
+lines) contains the expect text. A correct alternative must pass every student test. A
+mistake runs the tests of its file (tests/test_loss.py for loss.py: a second or so); correct
+alternatives and the solutions themselves run the whole student suite (training on MNIST and
+the notebook), or FAST_TESTS with --fast. Prints a table; exits with 1 unless every row is OK.
 """
 import argparse
 import os
@@ -143,6 +143,15 @@ class Result:
             f"    {test}: {message}" for test, message in self.failed.items())
 
 
+def tests_for(mutant, kit, fast):
+    """A mistake runs the tests of its file (tests/test_loss.py for loss.py), where the hints
+    are; a correct alternative, and the solutions, run FAST_TESTS if fast, else ALL_TESTS."""
+    if mutant is not None and mutant.kind == 'mistake':
+        own = Path('tests', f'test_{Path(mutant.file).stem}.py')
+        return [own.as_posix()] if (kit / own).exists() else FAST_TESTS
+    return FAST_TESTS if fast else ALL_TESTS
+
+
 def check(mutants, fast=False, jobs=None, solutions=True):
     """Results of the solutions (if solutions) and of each mutant, run in parallel."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -154,8 +163,7 @@ def check(mutants, fast=False, jobs=None, solutions=True):
             kit = Path(tmp) / (mutant.name if mutant else 'solutions')
             shutil.copytree(base, kit)
             fill_regions(kit, regions, mutant)
-            full = not fast and (mutant is None or mutant.kind == 'correct')
-            return Result(mutant, run_pytest(kit, ALL_TESTS if full else FAST_TESTS))
+            return Result(mutant, run_pytest(kit, tests_for(mutant, kit, fast)))
 
         with ThreadPoolExecutor(jobs or os.cpu_count() or 2) as pool:
             return list(pool.map(run, runs))
@@ -165,7 +173,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('names', nargs='*', help='only these files of tools/mistakes/ (stems)')
     parser.add_argument('--fast', action='store_true',
-                        help=f"run only {', '.join(FAST_TESTS)}, for every mutant")
+                        help=f"correct alternatives run only {', '.join(FAST_TESTS)}")
     parser.add_argument('--jobs', type=int, default=None, help='parallel runs (default: cores)')
     parser.add_argument('--show', action='store_true',
                         help='print the messages the student reads for each caught mistake')

@@ -130,7 +130,7 @@ def release_files(source, grader=False):
 
 
 def clear_outputs(data):
-    """The bytes of a notebook with its outputs and execution counts cleared (unchanged if clear)."""
+    """The bytes of a notebook without outputs and execution counts (unchanged if it has none)."""
     notebook = nbformat.reads(data.decode('utf-8'), as_version=4)
     code = [cell for cell in notebook.cells if cell.cell_type == 'code']
     if not any(cell.outputs or cell.execution_count is not None for cell in code):

@@ -1,8 +1,9 @@
 """The mutation check (tools/check_tests.py --fast): the student tests catch every mistake of
 tools/mistakes/ with a message that points at it, and pass every correct alternative.
 
-The fast check runs tests/test_loss.py, test_optimizer.py and test_solver.py for every file; the
-full check (python tools/check_tests.py) also runs the whole student suite for the correct ones.
+A mistake runs the student tests of its file; with --fast, the solutions and the correct
+alternatives run tests/test_loss.py, test_optimizer.py and test_solver.py (the full check,
+python tools/check_tests.py, runs the whole student suite for them).
 """
 import pytest
 

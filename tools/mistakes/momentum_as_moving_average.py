@@ -1,4 +1,4 @@
-# mistake: the velocity is a moving average of the gradients (1 - momentum weighting), not the assignment's rule
+# mistake: the velocity as a moving average of the gradients, not the assignment's rule
 # region: optimizer.py step
 # expect: diff_W after momentum step 1 differs
 layer.diff_W = self.momentum * layer.diff_W + (1 - self.momentum) * layer.grad_W
