@@ -46,15 +46,18 @@ class Mutant:
             self.fields[key] = value.strip()
         self.kind = 'mistake' if 'mistake' in self.fields else 'correct'
         self.description = self.fields.get(self.kind)
+        while lines and not lines[-1].strip():
+            lines.pop()
+        while lines and not lines[0].strip():
+            lines.pop(0)
         self.body = [line + '\n' for line in lines]
-        while self.body and not self.body[0].strip():
-            self.body.pop(0)
-        missing = [key for key in ('region', 'expect') if key not in self.fields
-                   and (key == 'region' or self.kind == 'mistake')]
-        if ('mistake' in self.fields) == ('correct' in self.fields) or missing or not self.body:
+        required = ['region'] + (['expect'] if self.kind == 'mistake' else [])
+        region = self.fields.get('region', '').split()
+        if ('mistake' in self.fields) == ('correct' in self.fields) or len(region) != 2 or \
+                any(key not in self.fields for key in required) or not self.body:
             raise ValueError(f"{path}: needs a '# mistake: ...' or a '# correct: ...' line, then "
                              f"'# region: FILE FUNCTION', '# expect: TEXT' (mistakes), and a body")
-        self.file, self.function = self.fields['region'].split()
+        self.file, self.function = region
         self.expect = self.fields.get('expect')
 
     def replaces(self, region):
@@ -161,7 +164,12 @@ def check(mutants, fast=False, jobs=None, solutions=True):
 
         def run(mutant):
             kit = Path(tmp) / (mutant.name if mutant else 'solutions')
-            shutil.copytree(base, kit)
+            shutil.copytree(base, kit, ignore=lambda folder, names:
+                            ['data'] if Path(folder) == base else [])
+            try:  # the data, only read, is shared rather than copied for each run
+                (kit / 'data').symlink_to(base / 'data', target_is_directory=True)
+            except OSError:
+                shutil.copytree(base / 'data', kit / 'data')
             fill_regions(kit, regions, mutant)
             return Result(mutant, run_pytest(kit, tests_for(mutant, kit, fast)))
 
@@ -191,8 +199,8 @@ def main(argv=None):
               f"{result.summary()}")
         if args.show and result.ok and mutant is not None and mutant.kind == 'mistake':
             test = result.pointed[0]
-            print(f"    {test}:\n" + ''.join(f"      | {line}\n"
-                                              for line in result.failed[test].splitlines()))
+            print(f"    ({mutant.description})\n    {test}:\n" + ''.join(
+                f"      | {line}\n" for line in result.failed[test].splitlines()))
     bad = sum(not result.ok for result in results)
     print(f"\n{len(results) - bad} of {len(results)} OK" + (f", {bad} BAD" if bad else ''))
     return 1 if bad else 0
