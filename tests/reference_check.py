@@ -1,10 +1,20 @@
-"""Compare a student's numbers with the reference fixtures, and say clearly what differs."""
+"""Compare a student's numbers with the reference fixtures, and say clearly what differs.
+
+A failure names the quantity and says how far it is from the reference. When the numbers are
+exactly those that a usual mistake gives (the reference transposed, negated, without its leading
+axis, one row per sample, or a value the test names, such as the loss times the batch size), the
+message adds a hint; a hint is never a guess.
+"""
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 FIXTURES = Path(__file__).resolve().parent / 'fixtures' / 'reference.npz'
+
+NOT_FINITE_HINT = ("np.exp overflows for large logits: subtract each row's maximum before "
+                   "np.exp. And a probability can round to 0: take the loss from the "
+                   "log-sum-exp of the logits, not from np.log of the softmax.")
 
 
 def load_reference():
@@ -24,18 +34,67 @@ def case(reference, prefix, name):
     return {key[len(start):]: value for key, value in reference.items() if key.startswith(start)}
 
 
-def assert_matches(quantity, got, expected, rtol=1e-7, atol=1e-10):
-    """Fail with a message naming the quantity and how far it is from the reference."""
+def batch_size_mistakes(expected, batch_size):
+    """(value, hint) pairs: what a mean over the batch gives when it is taken wrongly."""
+    if batch_size == 1:
+        return []
+    return [(expected * batch_size, f"it is exactly batch_size={batch_size} times the reference: "
+                                    f"did you divide by the batch size?"),
+            (expected / batch_size, f"it is exactly the reference divided by batch_size="
+                                    f"{batch_size}: did you divide by the batch size twice?")]
+
+
+def assert_matches(quantity, got, expected, rtol=1e-7, atol=1e-10, mistakes=(),
+                   if_not_finite=None):
+    """Fail with a message naming the quantity and how far it is from the reference.
+
+    mistakes: (value, hint) pairs; the hint is shown when got equals that value, the one a
+    known mistake gives. if_not_finite: the hint for a NaN or inf where the reference is finite.
+    """
     expected = np.asarray(expected)
     if got is None:
         pytest.fail(f"{quantity} was not set")
     got = np.asarray(got)
+
+    def close(a, b):
+        return np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=rtol, atol=atol)
+
     if got.shape != expected.shape:
-        pytest.fail(f"{quantity} has shape {got.shape}, expected {expected.shape}")
+        hints = []
+        if got.ndim == 2 and close(got.T, expected):
+            hints.append("it is exactly the reference, transposed")
+        if expected.ndim == 2 and len(expected) == 1:
+            if close(got, expected[0]):
+                hints.append(f"it is the reference without its leading axis of size 1: keep it "
+                             f"(keepdims=True), {quantity} must have shape {expected.shape}")
+            elif got.ndim == 2 and got.shape[1:] == expected.shape[1:] and \
+                    close(got.sum(axis=0, keepdims=True), expected):
+                hints.append("its rows add up to the reference: it holds one row per sample; "
+                             "sum over the batch (axis 0) instead")
+        fail(f"{quantity} has shape {got.shape}, expected {expected.shape}", hints)
     if not np.all(np.isfinite(got)):
-        pytest.fail(f"{quantity} contains NaN or inf: {got}")
-    if not np.allclose(got, expected, rtol=rtol, atol=atol):
-        error = np.max(np.abs(got - expected))
-        pytest.fail(f"{quantity} differs from the reference by up to {error:.3g} "
-                    f"(largest reference entry {np.max(np.abs(expected)):.3g}; "
-                    f"tolerance rtol={rtol}, atol={atol})")
+        bad = np.size(got) - np.count_nonzero(np.isfinite(got))
+        hints = [if_not_finite] if if_not_finite and np.all(np.isfinite(expected)) else []
+        fail(f"{quantity} is {got.item()}" if got.ndim == 0 else
+             f"{quantity} has {bad} NaN or inf entries (of {got.size})", hints)
+    if not close(got, expected):
+        candidates = list(mistakes) + [(-expected, "it is exactly the negative of the "
+                                                   "reference: a sign error?")]
+        hints = [hint for value, hint in candidates
+                 if close(got, value) and not close(value, expected)]
+        fail(f"{quantity} differs from the reference: {where_it_differs(got, expected)} "
+             f"(tolerance rtol={rtol}, atol={atol})", hints)
+
+
+def where_it_differs(got, expected):
+    """'got 1.5, expected 1.2' for a scalar; the largest difference and where for an array."""
+    if expected.ndim == 0:
+        return f"got {got.item():.6g}, expected {expected.item():.6g}"
+    index = np.unravel_index(np.argmax(np.abs(got - expected)), expected.shape)
+    return (f"the largest difference is at index {tuple(int(i) for i in index)}: got "
+            f"{got[index]:.6g}, expected {expected[index]:.6g} (largest reference entry "
+            f"{np.max(np.abs(expected)):.3g})")
+
+
+def fail(message, hints):
+    pytest.fail(message + ''.join(f"\nHint: {hint}" for hint in hints), pytrace=False)

@@ -1,17 +1,20 @@
-"""Checks of the instructor's source itself: fixtures, solution markers, vectorised maths."""
+"""Checks of the instructor's source itself: fixtures, solution markers, vectorised maths.
+
+Not for students: a correct student answer may loop or compute in float64; the reference may not.
+"""
 import ast
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import make_fixtures
+from loss import SoftmaxCrossEntropyLoss
+from optimizer import SGD
 from reference_check import load_reference
 
-KIT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(KIT / 'tools'))
-import make_fixtures  # noqa: E402
+KIT = Path(__file__).resolve().parents[2]
 
 
 def test_fixtures_are_those_of_the_reference_code():
@@ -55,3 +58,17 @@ def test_the_product_imports_no_deep_learning_framework():
     product = [path for path in KIT.rglob('*.py') if 'tests' not in path.relative_to(KIT).parts]
     assert product
     assert [str(path) for path in product if framework.search(path.read_text())] == []
+
+
+@pytest.mark.parametrize('dtype', [np.float32, np.float64])
+def test_the_reference_computes_in_the_layer_dtype(dtype):
+    """float32 end to end is what makes training fast; a float64 temporary would slow it."""
+    rng = np.random.default_rng(3)
+    layer = SoftmaxCrossEntropyLoss(6, 4, dtype=dtype, rng=0)
+    optimizer = SGD(layer, 0.1, 0.9)
+    loss, acc = layer.forward(rng.standard_normal((5, 6)).astype(dtype), rng.integers(0, 4, 5))
+    layer.gradient_computing()
+    optimizer.step()
+    assert np.asarray(loss).dtype == dtype
+    for name in ('grad_W', 'grad_b', 'diff_W', 'diff_b', 'W', 'b'):
+        assert getattr(layer, name).dtype == dtype, name

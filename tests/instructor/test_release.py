@@ -1,0 +1,200 @@
+"""tools/release.py: the student release is exact, complete, and fails only where a TODO is.
+
+The release is built once into a temporary folder, and its tests are run there as a student
+would run them.
+"""
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import release
+from check_tests import run_pytest
+
+KIT = Path(__file__).resolve().parents[2]
+# The student test files of the TODOs: in the untouched release every one of their tests fails
+# with the NotImplementedError of a stub; every other student test passes from the start.
+TODO_TESTS = ('test_loss', 'test_optimizer', 'test_solver', 'test_real_training', 'test_notebook')
+
+
+@pytest.fixture(scope='module')
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp('release') / 'release'
+    return out, release.build(out)
+
+
+def files_in(folder):
+    return {path.relative_to(folder).as_posix() for path in folder.rglob('*') if path.is_file()}
+
+
+def test_the_release_holds_the_student_kit_and_nothing_else(built):
+    out, _ = built
+    files = files_in(out)
+    for needed in ('README.md', 'requirements.txt', 'pytest.ini', 'runner.ipynb', 'loss.py',
+                   'optimizer.py', 'solver.py', 'pack_submission.py', 'data/README.md',
+                   'data/train-images-idx3-ubyte.gz', 'data/t10k-labels-idx1-ubyte.gz',
+                   'tests/conftest.py', 'tests/reference_check.py', 'tests/fixtures/reference.npz',
+                   'tests/test_loss.py', 'tests/test_layer_setup.py'):
+        assert needed in files
+    assert [path for path in files if path.startswith(('tools/', 'tests/hidden/', '.git/',
+                                                       'tests/instructor/', '.ci/', 'figures/',
+                                                       'results/', 'release/'))
+            or '__pycache__' in path or path.endswith('-ubyte')] == []
+    shipped = {path.as_posix() for path in release.release_files(KIT)} | {'README.md'}
+    assert files == shipped
+
+
+def test_each_solution_region_became_a_stub(built):
+    out, regions = built
+    by_file = {}
+    for region in regions:
+        by_file.setdefault(str(region.path), []).append(region)
+    assert sorted(by_file) == ['loss.py', 'optimizer.py']
+    for path, file_regions in by_file.items():
+        text = (out / path).read_text()
+        assert release.BEGIN not in text and release.END not in text
+        for region in file_regions:
+            assert region.stub() in text.splitlines(keepends=True)
+
+
+def test_no_solution_line_appears_anywhere_in_the_release(built):
+    out, regions = built
+    solution_lines = {line.strip() for region in regions for line in region.lines
+                      if line.strip()}
+    for path in sorted(out.rglob('*')):
+        if path.is_file():
+            try:
+                text = path.read_bytes().decode('utf-8')
+            except UnicodeDecodeError:
+                continue  # .gz and .npz: no source lines in them
+            leaked = [line for line in solution_lines if line in text]
+            assert leaked == [], f'{path.relative_to(out)} holds solution lines'
+
+
+def test_putting_the_regions_back_gives_the_source_byte_for_byte(built):
+    out, regions = built
+    for path in {region.path for region in regions}:
+        bodies = [region.lines for region in regions if region.path == path]
+        restored = release.restore_solutions(path, (out / path).read_bytes().decode(), bodies)
+        assert restored.encode() == (KIT / path).read_bytes(), path
+
+
+def test_everything_else_is_copied_byte_for_byte(built):
+    out, regions = built
+    changed = {Path(region.path) for region in regions}
+    for relative in release.release_files(KIT):
+        if relative not in changed and relative.suffix != '.ipynb':
+            assert (out / relative).read_bytes() == (KIT / relative).read_bytes(), relative
+
+
+def test_notebooks_are_released_without_outputs(built):
+    out, _ = built
+    for path in out.glob('*.ipynb'):
+        notebook = nbformat.read(path, as_version=4)
+        nbformat.validate(notebook)
+        code = [cell for cell in notebook.cells if cell.cell_type == 'code']
+        assert code and all(cell.outputs == [] and cell.execution_count is None
+                            for cell in code), path.name
+        source = nbformat.read(KIT / path.name, as_version=4)
+        assert [cell.source for cell in notebook.cells] == [cell.source for cell in source.cells]
+
+
+def test_clearing_outputs_of_an_executed_notebook():
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('print(1)')])
+    notebook.cells[0].execution_count = 1
+    notebook.cells[0].outputs = [nbformat.v4.new_output('stream', text='1\n')]
+    cleared = nbformat.reads(release.clear_outputs(nbformat.writes(notebook).encode()), 4)
+    assert cleared.cells[0].outputs == [] and cleared.cells[0].execution_count is None
+    assert cleared.cells[0].source == 'print(1)'
+
+
+def test_the_student_readme_is_the_template_with_the_source_sections(built):
+    out, _ = built
+    readme = (out / 'README.md').read_text()
+    assert release.INCLUDE_MARK not in readme
+    source = (KIT / 'README.md').read_text()
+    for title in ('Set up', 'Train', 'The notebook', 'Layout', 'The data'):
+        section = source[source.index(f'## {title}\n'):]
+        section = section[:section.find('\n## ') + 1 or None]
+        assert section in readme, title
+    for needed in ('## What to fill in', '## Check your work', '## Submit',
+                   'python pack_submission.py', 'forward', 'gradient_computing', 'SGD.step'):
+        assert needed in readme
+    assert 'For instructors' not in readme and 'tools/' not in readme
+
+
+def test_the_untouched_release_fails_exactly_the_tests_of_the_todos(built):
+    out, _ = built
+    outcomes = run_pytest(out, ['tests'])
+    modules = {test.split('::')[0].split('.')[-1] for test in outcomes}
+    shipped = {path.stem for path in (out / 'tests').glob('test_*.py')}
+    assert modules == shipped and set(TODO_TESTS) <= shipped, outcomes.get('pytest')
+    wrong = {}
+    for test, (outcome, message) in outcomes.items():
+        if test.split('::')[0].split('.')[-1] in TODO_TESTS:
+            pointed = (outcome == 'failed' and 'NotImplementedError' in message
+                       and release.STUB_PHRASE in message)
+            if not pointed:
+                wrong[test] = (outcome, message)
+        elif outcome != 'passed':
+            wrong[test] = (outcome, message)
+    assert wrong == {}
+
+
+def test_the_grader_kit_adds_the_hidden_tests(tmp_path):
+    release.build(tmp_path / 'grader', grader=True)
+    hidden = files_in(tmp_path / 'grader' / 'tests' / 'hidden')
+    assert hidden and hidden == {path for path in files_in(KIT / 'tests' / 'hidden')
+                                 if '__pycache__' not in path}
+    assert not (tmp_path / 'grader' / 'tests' / 'instructor').exists()
+    outcomes = run_pytest(tmp_path / 'grader', ['tests/hidden'])
+    assert outcomes and all(outcome == 'failed' and release.STUB_PHRASE in message
+                            for outcome, message in outcomes.values()), outcomes
+
+
+def test_a_non_empty_folder_is_replaced_only_with_force(tmp_path, capsys):
+    (tmp_path / 'notes.txt').write_text('mine')
+    with pytest.raises(SystemExit, match=f'release.py: {tmp_path} is not empty; pass --force'):
+        release.main(['--out', str(tmp_path)])
+    assert (tmp_path / 'notes.txt').read_text() == 'mine'
+    release.main(['--out', str(tmp_path), '--force'])
+    assert not (tmp_path / 'notes.txt').exists() and (tmp_path / 'loss.py').exists()
+    assert 'loss.py SoftmaxCrossEntropyLoss.forward' in capsys.readouterr().out
+
+
+def test_the_source_itself_is_never_the_out_folder():
+    with pytest.raises(ValueError, match='refusing'):
+        release.check_out_folder(KIT, KIT, force=True)
+    with pytest.raises(ValueError, match='refusing'):
+        release.check_out_folder(KIT.parent, KIT, force=True)
+
+
+GOOD = """def f():
+    # TODO: do it
+    ### BEGIN SOLUTION
+    return 1
+    ### END SOLUTION
+"""
+
+
+@pytest.mark.parametrize('text, message', [
+    (GOOD.replace('    ### END SOLUTION\n', ''), r'loss\.py:3: .* is never closed'),
+    (GOOD.replace('    ### BEGIN SOLUTION\n', ''), r'loss\.py:4: .* without a'),
+    (GOOD.replace('    return 1\n', '    ### BEGIN SOLUTION\n'), r'loss\.py:4: .* cannot nest'),
+    ('x = 0\n' + GOOD.replace('def f():\n', 'if True:\n'), r'loss\.py:4: .* not inside a function'),
+])
+def test_bad_markers_are_named_by_file_and_line(tmp_path, text, message):
+    source = tmp_path / 'source'
+    source.mkdir()
+    (source / 'loss.py').write_text(text)
+    with pytest.raises(ValueError, match=message):
+        release.build(tmp_path / 'out', source=source)
+    assert not (tmp_path / 'out').exists()  # nothing is written
+
+
+def test_regions_keep_their_indentation_and_line_endings():
+    text = GOOD.replace('\n', '\r\n')
+    stripped, regions = release.strip_solutions('m.py', text)
+    assert stripped == ('def f():\r\n    # TODO: do it\r\n    raise NotImplementedError('
+                        '"f (m.py): not written yet, see the TODO above")\r\n')
+    assert release.restore_solutions('m.py', stripped, [regions[0].lines]) == text

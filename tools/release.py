@@ -1,0 +1,215 @@
+"""Build the student release from this source: each solution region becomes a stub.
+
+    python tools/release.py [--out release/] [--force] [--grader]
+
+A solution region is every line from `### BEGIN SOLUTION` to `### END SOLUTION`, markers
+included. In the release it is replaced, at the region's indentation, by one line that fails
+clearly when called, as nbgrader does:
+
+    raise NotImplementedError("step (optimizer.py): not written yet, see the TODO above")
+
+Everything else is copied byte for byte, except the notebooks (outputs cleared) and README.md
+(written from tools/student_README.md). The release holds the top-level .py files and notebooks,
+requirements.txt, pytest.ini, .gitignore, data/ (without unpacked *-ubyte copies) and tests/
+without tests/hidden/ and tests/instructor/; --grader adds tests/hidden/ (the graders' kit).
+"""
+import argparse
+import ast
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+
+KIT = Path(__file__).resolve().parent.parent
+BEGIN, END = '### BEGIN SOLUTION', '### END SOLUTION'
+STUB_PHRASE = 'see the TODO above'
+STUB = 'raise NotImplementedError("{name} ({file}): not written yet, ' + STUB_PHRASE + '")'
+STUDENT_README = KIT / 'tools' / 'student_README.md'
+INCLUDE_MARK = '<!-- from README.md: '  # a template line "<!-- from README.md: Set up -->"
+
+TOP_LEVEL = ('*.py', '*.ipynb', 'requirements.txt', 'pytest.ini', '.gitignore')
+FOLDERS = ('data', 'tests')
+NEVER = ('__pycache__', '.pytest_cache', '.ipynb_checkpoints')
+HIDDEN_TESTS, INSTRUCTOR_TESTS = Path('tests', 'hidden'), Path('tests', 'instructor')
+
+
+class Region:
+    """One solution region: its lines (markers included), where it starts, and its function."""
+
+    def __init__(self, path, start, lines, function):
+        self.path, self.start, self.lines, self.function = path, start, lines, function
+        self.indent = lines[0][:len(lines[0]) - len(lines[0].lstrip())]
+        self.newline = lines[0][len(lines[0].rstrip('\r\n')):]
+
+    def stub(self):
+        name, file = self.function.split('.')[-1], Path(self.path).name
+        return self.indent + STUB.format(name=name, file=file) + self.newline
+
+
+def find_regions(path, text):
+    """The solution regions of text, in order; ValueError naming path:line for bad markers."""
+    lines = text.splitlines(keepends=True)
+    spans, begin = [], None
+    for number, line in enumerate(lines, 1):
+        if line.strip() == BEGIN:
+            if begin is not None:
+                raise ValueError(f"{path}:{number}: {BEGIN} inside the region opened at line "
+                                 f"{begin}; solution regions cannot nest")
+            begin = number
+        elif line.strip() == END:
+            if begin is None:
+                raise ValueError(f"{path}:{number}: {END} without a {BEGIN} before it")
+            spans.append((begin, number))
+            begin = None
+    if begin is not None:
+        raise ValueError(f"{path}:{begin}: {BEGIN} is never closed by {END}")
+    functions = function_spans(text) if spans else []
+    regions = []
+    for begin, end in spans:
+        inside = [name for name, first, last in functions if first < begin <= last]
+        if not inside:
+            raise ValueError(f"{path}:{begin}: the solution region is not inside a function; "
+                             f"its stub would fail as soon as the module is imported")
+        regions.append(Region(path, begin - 1, lines[begin - 1:end], inside[-1]))
+    return regions
+
+
+def function_spans(text):
+    """[(qualified name, first line, last line)] of every function, outer ones first."""
+    spans = []
+
+    def visit(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = prefix + child.name
+                if not isinstance(child, ast.ClassDef):
+                    spans.append((name, child.lineno, child.end_lineno))
+                visit(child, name + '.')
+
+    visit(ast.parse(text), '')
+    return spans
+
+
+def strip_solutions(path, text):
+    """(release text, regions): text with each solution region replaced by its stub."""
+    regions = find_regions(path, text)
+    lines = text.splitlines(keepends=True)
+    for region in reversed(regions):
+        lines[region.start:region.start + len(region.lines)] = [region.stub()]
+    return ''.join(lines), regions
+
+
+def restore_solutions(path, release_text, bodies):
+    """release_text with its stubs, in order, replaced by bodies (one list of lines each)."""
+    lines = release_text.splitlines(keepends=True)
+    stubs = [i for i, line in enumerate(lines)
+             if line.lstrip().startswith('raise NotImplementedError(') and STUB_PHRASE in line]
+    if len(stubs) != len(bodies):
+        raise ValueError(f"{path}: {len(stubs)} stubs but {len(bodies)} regions to put back")
+    for index, body in reversed(list(zip(stubs, bodies))):
+        lines[index:index + 1] = body
+    return ''.join(lines)
+
+
+def release_files(source, grader=False):
+    """Paths, relative to source, of the files the release copies (README.md is written)."""
+    files = {path for pattern in TOP_LEVEL for path in source.glob(pattern) if path.is_file()}
+    for folder in FOLDERS:
+        files |= {path for path in (source / folder).rglob('*') if path.is_file()}
+    left_out = [INSTRUCTOR_TESTS] + ([] if grader else [HIDDEN_TESTS])
+    kept = []
+    for path in sorted(files):
+        relative = path.relative_to(source)
+        if (any(part in NEVER for part in relative.parts) or relative.suffix == '.pyc'
+                or any(folder in relative.parents for folder in left_out)
+                or (relative.parts[0] == 'data' and relative.name.endswith('-ubyte'))):
+            continue
+        kept.append(relative)
+    return kept
+
+
+def clear_outputs(data):
+    """The bytes of a notebook without outputs and execution counts (unchanged if it has none)."""
+    notebook = nbformat.reads(data.decode('utf-8'), as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == 'code']
+    if not any(cell.outputs or cell.execution_count is not None for cell in code):
+        return data
+    for cell in code:
+        cell.outputs, cell.execution_count = [], None
+        cell.metadata.pop('execution', None)
+    return nbformat.writes(notebook).encode('utf-8') + b'\n'
+
+
+def student_readme(source):
+    """tools/student_README.md, with each '<!-- from README.md: Title -->' line replaced by
+    that '## Title' section of the source's README.md."""
+    sections, title = {}, None
+    for line in (source / 'README.md').read_text(encoding='utf-8').splitlines(keepends=True):
+        if line.startswith('## '):
+            title = line[3:].strip()
+        if title is not None:
+            sections.setdefault(title, []).append(line)
+    out = []
+    for line in STUDENT_README.read_text(encoding='utf-8').splitlines(keepends=True):
+        if line.startswith(INCLUDE_MARK):
+            title = line[len(INCLUDE_MARK):].split('-->')[0].strip()
+            if title not in sections:
+                raise ValueError(f"{STUDENT_README}: README.md has no section '## {title}'")
+            line = ''.join(sections[title])
+        out.append(line)
+    return ''.join(out)
+
+
+def check_out_folder(out, source, force):
+    """Refuse a non-empty out folder unless force, and never touch the source itself."""
+    out, source = out.resolve(), source.resolve()
+    if out == source or out in source.parents or out == Path.home():
+        raise ValueError(f"refusing to write the release into {out}")
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise ValueError(f"{out} is not empty; pass --force to replace it")
+        shutil.rmtree(out)
+
+
+def build(out, source=KIT, grader=False, force=False):
+    """Write the release of source into out; returns the solution regions it replaced.
+
+    Everything is prepared before anything is written: bad markers leave out untouched.
+    """
+    files, replaced = {}, []
+    for relative in release_files(source, grader):
+        data = (source / relative).read_bytes()
+        if relative.suffix == '.py':
+            text, regions = strip_solutions(relative, data.decode('utf-8'))
+            data, replaced = text.encode('utf-8'), replaced + regions
+        elif relative.suffix == '.ipynb':
+            data = clear_outputs(data)
+        files[relative] = data
+    files[Path('README.md')] = student_readme(source).encode('utf-8')
+    check_out_folder(Path(out), source, force)
+    for relative, data in files.items():
+        (Path(out) / relative).parent.mkdir(parents=True, exist_ok=True)
+        (Path(out) / relative).write_bytes(data)
+    return replaced
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--out', type=Path, default=KIT / 'release',
+                        help='folder to write the release into (default: release/)')
+    parser.add_argument('--force', action='store_true',
+                        help='delete the out folder first if it is not empty')
+    parser.add_argument('--grader', action='store_true',
+                        help='include the hidden tests (tests/hidden/): the kit graders use')
+    args = parser.parse_args(argv)
+    try:
+        regions = build(args.out, grader=args.grader, force=args.force)
+    except ValueError as err:
+        sys.exit(f"release.py: {err}")
+    print(f"wrote {args.out}: {len(regions)} solution regions replaced by stubs "
+          f"({', '.join(f'{region.path} {region.function}' for region in regions)})")
+
+
+if __name__ == '__main__':
+    main()
