@@ -1,7 +1,13 @@
-"""Training on the MNIST files the kit ships: one epoch, and the assignment's two runs."""
+"""Training on the MNIST files the kit ships: one epoch, the assignment's two runs, 0 against 1."""
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from solver import Solver
+
+KIT = Path(__file__).resolve().parent.parent
 
 
 def test_one_epoch_on_the_real_data():
@@ -17,3 +23,13 @@ def test_default_run_reproduces_the_assignment(momentum, assignment_accuracy):
     runner.train()
     _, test_acc = runner.test()
     assert abs(test_acc - assignment_accuracy) <= 0.003, test_acc
+
+
+def test_digits_zero_and_one_of_the_real_data():
+    """The perceptron exercise's task: 0 against 1, one epoch, on the real MNIST."""
+    result = subprocess.run([sys.executable, 'solver.py', '--max_epoch', '1', '--classes', '0,1',
+                             '--display_freq', '1000'], capture_output=True, text=True,
+                            cwd=KIT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert 'Batch [0][117]' in result.stdout  # 11646 training images of 0 and 1, batches of 100
+    assert float(result.stdout.splitlines()[-1].split()[-1]) > 0.99

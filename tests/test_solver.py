@@ -115,3 +115,26 @@ def test_command_line_runs_and_reports_test_accuracy(synthetic_root, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert re.fullmatch(r'Final test accuracy [01]\.\d{4}', lines[-1])
     assert float(lines[-1].split()[-1]) > 0.9
+
+
+# --- class subsets and training limits (cfg keys classes, train_limit) ------------------------
+
+def test_solver_trains_a_k_class_model_on_a_subset(synthetic_root):
+    runner = make_solver(synthetic_root, classes=[2, 1], train_limit=200)
+    assert runner.model.W.shape == (20, 2) and runner.model.b.shape == (1, 2)
+    assert len(runner.train_loader.dataset) == 200 and len(runner.train_loader) == 4
+    assert runner.val_loader.dataset.classes == [2, 1]
+    assert len(runner.val_loader.dataset) < 5000  # the validation images of labels 2 and 1
+    loss, acc = runner.train()
+    assert acc[-1] > 0.95
+    runner.test()
+    assert runner.test_loader.dataset.classes == [2, 1]
+    assert runner.test_loader.dataset.num_classes == 2
+
+
+def test_command_line_flags_for_classes_and_limit(synthetic_root, capsys):
+    solver.main(['--data_root', str(synthetic_root), '--max_epoch', '1', '--classes', '0,2',
+                 '--train_limit', '300', '--learning_rate', '0.1', '--display_freq', '1'])
+    lines = capsys.readouterr().out.splitlines()
+    assert re.search(r'Batch \[0\]\[3\]', lines[0])  # 300 images in batches of 100
+    assert float(lines[-1].split()[-1]) > 0.9

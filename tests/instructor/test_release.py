@@ -3,6 +3,7 @@
 The release is built once into a temporary folder, and its tests are run there as a student
 would run them.
 """
+import os
 from pathlib import Path
 
 import nbformat
@@ -14,7 +15,10 @@ from check_tests import run_pytest
 KIT = Path(__file__).resolve().parents[2]
 # The student test files of the TODOs: in the untouched release every one of their tests fails
 # with the NotImplementedError of a stub; every other student test passes from the start.
-TODO_TESTS = ('test_loss', 'test_optimizer', 'test_solver', 'test_real_training', 'test_notebook')
+TODO_TESTS = ('test_loss', 'test_optimizer', 'test_solver', 'test_real_training', 'test_determinism',
+              'test_notebook')
+# Tests that skip, with a visible reason, when run as root (which reads a chmod 000 file anyway).
+SKIPPED_AS_ROOT = {'tests.test_idx_parser::test_an_unreadable_file_for_real'}
 
 
 @pytest.fixture(scope='module')
@@ -136,7 +140,8 @@ def test_the_untouched_release_fails_exactly_the_tests_of_the_todos(built):
                        and release.STUB_PHRASE in message)
             if not pointed:
                 wrong[test] = (outcome, message)
-        elif outcome != 'passed':
+        elif outcome != 'passed' and not (outcome == 'skipped' and test in SKIPPED_AS_ROOT
+                                          and os.geteuid() == 0):
             wrong[test] = (outcome, message)
     assert wrong == {}
 
