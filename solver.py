@@ -25,6 +25,7 @@ DEFAULT_CFG = {
     'momentum': 0.9,
     'display_freq': 50,
     'seed': 0,
+    'lr_schedule': 'constant',
 }
 CFG_HELP = {
     'data_root': 'folder holding the four MNIST IDX files, raw or .gz',
@@ -34,7 +35,10 @@ CFG_HELP = {
     'momentum': 'SGD momentum in [0, 1); 0 is plain SGD',
     'display_freq': 'log the training loss every this many batches',
     'seed': 'seed of the initial weights and of the shuffling; the same seed gives the same run',
+    'lr_schedule': "'constant', or 'cosine': each epoch's learning rate falls from learning_rate "
+                   "towards 0 along half a cosine",
 }
+LR_SCHEDULES = ('constant', 'cosine')
 
 # The assignment's log lines, tab-separated.
 BATCH_LOG = ('Epoch [{epoch}][{max_epoch}]\t Batch [{batch}][{num_batches}]\t '
@@ -66,6 +70,9 @@ def check_cfg(cfg):
         raise ValueError(f"cfg momentum={momentum!r}: must be a number in [0, 1)")
     if not (cfg['seed'] is None or (is_int(cfg['seed']) and cfg['seed'] >= 0)):
         raise ValueError(f"cfg seed={cfg['seed']!r}: must be an integer >= 0 (or None)")
+    if cfg['lr_schedule'] not in LR_SCHEDULES:
+        raise ValueError(f"cfg lr_schedule={cfg['lr_schedule']!r}: must be one of "
+                         f"{', '.join(map(repr, LR_SCHEDULES))}")
     if not Path(cfg['data_root']).is_dir():
         raise ValueError(f"cfg data_root={cfg['data_root']!r} is not a folder; point it at the "
                          f"folder holding the MNIST files (the kit's data/)")
@@ -104,6 +111,7 @@ class Solver:
         num_samples = len(self.train_loader.dataset)
         train_loss, train_acc = [], []
         for epoch in range(cfg['max_epoch']):
+            self.optimizer.learning_rate = self.epoch_learning_rate(epoch)
             start = time.perf_counter()
             loss_sum = acc_sum = 0.0
             for batch, (images, labels) in enumerate(self.train_loader):
@@ -129,6 +137,13 @@ class Solver:
             self.val_acc.append(val_acc)
             self.log(VAL_LOG.format(epoch=epoch, loss=val_loss, acc=val_acc))
         return train_loss, train_acc
+
+    def epoch_learning_rate(self, epoch):
+        """The learning rate of epoch (0-based): learning_rate itself, or its cosine schedule."""
+        learning_rate = self.cfg['learning_rate']
+        if self.cfg['lr_schedule'] == 'cosine':
+            learning_rate *= 0.5 * (1 + math.cos(math.pi * epoch / self.cfg['max_epoch']))
+        return learning_rate
 
     def validate(self):
         """(loss, acc) over the whole validation split."""
