@@ -101,13 +101,14 @@ def table(runs, columns, target_acc=None):
     """A Markdown table of runs ({label: record}), one row each.
 
     columns: names from summary(), cfg keys, or 'run' (the label). Accuracies get 4 decimals,
-    other numbers 4 significant digits, missing values '-'.
+    seconds 3, other numbers 4 significant digits; missing values are '-'.
     """
     def cell(column, value):
         if value is None:
             return '-'
         if isinstance(value, float):
-            return f'{value:.4f}' if 'acc' in column else f'{value:.4g}'
+            decimals = '.4f' if 'acc' in column else '.3f' if column == 's/epoch' else '.4g'
+            return format(value, decimals)
         return str(value)
 
     lines = ['| ' + ' | '.join(columns) + ' |', '|' + '---|' * len(columns)]

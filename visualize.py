@@ -69,16 +69,18 @@ def plot_runs(runs, metrics=('train_loss', 'val_acc')):
     Args:
         runs: {label: record}, records as experiments.run makes them
         metrics: record keys of per-epoch lists; losses are drawn on a log scale
-    Diverged runs are dashed and marked in the legend; lines go from light to dark in run order.
+    Diverged runs are dashed and marked in the legend; lines go from dark to light in run order.
     """
     fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4), squeeze=False)
     colors = plt.cm.viridis(np.linspace(0, 0.85, len(runs)))
     for ax, metric in zip(axes[0], metrics):
-        for color, (label, record) in zip(colors, runs.items()):
+        for index, (color, (label, record)) in enumerate(zip(colors, runs.items())):
             values = record[metric]
             style = '--' if record['diverged'] else '-'
             label = label + ' (diverged)' if record['diverged'] else label
-            ax.plot(range(1, len(values) + 1), values, style, marker='.', color=color, label=label)
+            # Earlier runs on top, so that a short run shows over a longer one it starts like.
+            ax.plot(range(1, len(values) + 1), values, style, marker='.', color=color, label=label,
+                    zorder=2 + len(runs) - index)
         ax.set_xlabel('Epoch')
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(CURVE_TITLES.get(metric, metric))

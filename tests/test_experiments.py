@@ -133,12 +133,13 @@ def test_summary_gives_the_last_values_and_the_median_epoch_time():
 def test_table_is_markdown_with_one_row_per_run():
     runs = {'a': make_record([0.25], [0.9], test_acc=0.91234),
             'b': make_record([8.5], [0.5], cfg={'learning_rate': 10})}
-    text = table(runs, ['run', 'learning_rate', 'val loss', 'val acc', 'test acc', 'status'])
+    text = table(runs, ['run', 'learning_rate', 's/epoch', 'val loss', 'val acc', 'test acc',
+                        'status'])
     assert text.splitlines() == [
-        '| run | learning_rate | val loss | val acc | test acc | status |',
-        '|---|---|---|---|---|---|',
-        '| a | 0.1 | 0.25 | 0.9000 | 0.9123 | ok |',
-        '| b | 10 | 8.5 | 0.5000 | - | diverged |']
+        '| run | learning_rate | s/epoch | val loss | val acc | test acc | status |',
+        '|---|---|---|---|---|---|---|',
+        '| a | 0.1 | 0.500 | 0.25 | 0.9000 | 0.9123 | ok |',
+        '| b | 10 | 0.500 | 8.5 | 0.5000 | - | diverged |']
 
 
 def test_table_names_an_unknown_column():

@@ -50,10 +50,12 @@ def test_every_figure_is_saved_as_png_and_pdf(executed):
 
 def test_the_notebook_shows_its_figures_and_tables(executed):
     notebook, _ = executed
-    assert len(outputs(notebook, 'image/png')) == len(FIGURES)
+    shown = len(outputs(notebook, 'image/png'))
+    assert shown == len(FIGURES), f'{shown} figures shown, {len(FIGURES)} expected'
     # a (1 table), b (1), c (learning rate, batch size, schedule, best)
     tables = [output['data']['text/markdown'] for output in outputs(notebook, 'text/markdown')]
-    assert len(tables) == 6 and all(table.startswith('| ') for table in tables)
+    assert len(tables) == 6, f'{len(tables)} tables shown, 6 expected'
+    assert all(table.startswith('| ') for table in tables)
     assert '| diverged |' in tables[2]  # the learning-rate sweep reaches a diverging rate
 
 

@@ -79,6 +79,8 @@ def test_plot_runs_puts_one_panel_per_metric_side_by_side():
         assert [list(line.get_ydata()) for line in lines] == [r[metric] for r in runs.values()]
         assert list(lines[0].get_xdata()) == [1, 2, 3]
         assert [line.get_linestyle() for line in lines] == ['-', '-', '--']
+        zorders = [line.get_zorder() for line in lines]
+        assert zorders == sorted(zorders, reverse=True)  # the first run is drawn on top
     legend = [text.get_text() for text in fig.axes[-1].get_legend().get_texts()]
     assert legend == ['momentum=0', 'momentum=0.9', 'lr=10 (diverged)']
 
