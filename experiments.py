@@ -124,7 +124,7 @@ def predict(model, images):
 
 
 def save(record, path):
-    """Write record as JSON to path (folders made as needed)."""
+    """Write record as JSON to path (folders made as needed); a Path in the cfg becomes a string."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=1))
+    path.write_text(json.dumps(record, indent=1, default=str))

@@ -120,6 +120,7 @@ def plot_confusion_matrix(labels, predicted, class_names):
     Args:
         labels, predicted: (N,) integer classes
     """
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
     num_classes = len(class_names)
     counts = np.bincount(labels * num_classes + predicted,
                          minlength=num_classes ** 2).reshape(num_classes, num_classes)
@@ -130,10 +131,10 @@ def plot_confusion_matrix(labels, predicted, class_names):
         dark = counts[true, pred] > counts.max() ** 0.7  # white text on the darkest cells
         ax.text(pred, true, counts[true, pred], ha='center', va='center', fontsize=8,
                 color='white' if dark else 'black')
-    ticks = range(num_classes)
-    ax.set_xticks(ticks, class_names, rotation=45 if max(map(len, class_names)) > 2 else 0,
-                  ha='right' if max(map(len, class_names)) > 2 else 'center')
-    ax.set_yticks(ticks, class_names)
+    long_names = max(map(len, class_names)) > 2  # slanted, so that 'Ankle boot' fits
+    ax.set_xticks(range(num_classes), class_names, rotation=45 if long_names else 0,
+                  ha='right' if long_names else 'center')
+    ax.set_yticks(range(num_classes), class_names)
     ax.set_xlabel('Predicted class')
     ax.set_ylabel('True class')
     ax.set_title(f'Accuracy {np.trace(counts) / counts.sum():.4f} on {counts.sum()} images')

@@ -1,6 +1,7 @@
 """experiments.py on a small synthetic data set: records, JSON, divergence, sweeps, tables."""
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,6 +42,11 @@ def test_run_records_the_training_and_saves_it_as_json(cfg, tmp_path):
     assert record['test_loss'] is None and record['test_acc'] is None
     assert runner.test_loader is None  # the test split was not read
     assert json.loads((tmp_path / 'first.json').read_text()) == record
+
+
+def test_a_path_as_data_root_is_saved_as_a_string(cfg, tmp_path):
+    record, _ = run({**cfg, 'data_root': Path(cfg['data_root'])}, 'path', results_dir=tmp_path)
+    assert json.loads((tmp_path / 'path.json').read_text())['cfg']['data_root'] == cfg['data_root']
 
 
 def test_run_tests_only_when_asked(cfg, tmp_path):

@@ -96,7 +96,7 @@ def test_plot_weights_draws_each_class_as_an_image_on_one_scale():
 
 
 def test_plot_confusion_matrix_counts_each_pair():
-    labels = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
+    labels = [0, 0, 0, 1, 1, 2, 2, 2, 2]
     predicted = np.array([0, 0, 1, 1, 1, 2, 2, 0, 2])
     fig = plot_confusion_matrix(labels, predicted, ['zero', 'one', 'two'])
     ax = fig.axes[0]
