@@ -27,6 +27,7 @@ DEFAULT_CFG = {
     'seed': 0,
     'classes': None,
     'train_limit': None,
+    'lr_schedule': 'constant',
 }
 CFG_HELP = {
     'data_root': 'folder holding the four MNIST IDX files, raw or .gz',
@@ -38,7 +39,10 @@ CFG_HELP = {
     'seed': 'seed of the initial weights and of the shuffling; the same seed gives the same run',
     'classes': 'labels to train and test on, e.g. 0,1 (renumbered 0..k-1); None keeps all',
     'train_limit': 'train on the first this many training images (of those classes); None: all',
+    'lr_schedule': "'constant', or 'cosine': each epoch's learning rate falls from learning_rate "
+                   "towards 0 along half a cosine",
 }
+LR_SCHEDULES = ('constant', 'cosine')
 
 
 def int_list(text):
@@ -88,6 +92,9 @@ def check_cfg(cfg):
     limit = cfg['train_limit']
     if not (limit is None or (is_int(limit) and limit >= 1)):
         raise ValueError(f"cfg train_limit={limit!r}: must be None or an integer >= 1")
+    if cfg['lr_schedule'] not in LR_SCHEDULES:
+        raise ValueError(f"cfg lr_schedule={cfg['lr_schedule']!r}: must be one of "
+                         f"{', '.join(map(repr, LR_SCHEDULES))}")
     if not Path(cfg['data_root']).is_dir():
         raise ValueError(f"cfg data_root={cfg['data_root']!r} is not a folder; point it at the "
                          f"folder holding the MNIST files (the kit's data/)")
@@ -128,6 +135,7 @@ class Solver:
         num_samples = len(self.train_loader.dataset)
         train_loss, train_acc = [], []
         for epoch in range(cfg['max_epoch']):
+            self.optimizer.learning_rate = self.epoch_learning_rate(epoch)
             start = time.perf_counter()
             loss_sum = acc_sum = 0.0
             for batch, (images, labels) in enumerate(self.train_loader):
@@ -153,6 +161,13 @@ class Solver:
             self.val_acc.append(val_acc)
             self.log(VAL_LOG.format(epoch=epoch, loss=val_loss, acc=val_acc))
         return train_loss, train_acc
+
+    def epoch_learning_rate(self, epoch):
+        """The learning rate of epoch (0-based): learning_rate itself, or its cosine schedule."""
+        learning_rate = self.cfg['learning_rate']
+        if self.cfg['lr_schedule'] == 'cosine':
+            learning_rate *= 0.5 * (1 + math.cos(math.pi * epoch / self.cfg['max_epoch']))
+        return learning_rate
 
     def validate(self):
         """(loss, acc) over the whole validation split."""

@@ -1,7 +1,11 @@
-"""Loss and accuracy curves of one or more training runs."""
+"""Pictures of training runs: loss and accuracy curves, weights, confusion matrix, digits."""
+import math
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import LogNorm
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 
 def plot_loss_and_acc(loss_and_acc_dict, save_dir=None):
@@ -38,3 +42,119 @@ def plot_loss_and_acc(loss_and_acc_dict, save_dir=None):
             for suffix in ('.png', '.pdf'):
                 fig.savefig(save_dir / (stem + suffix), dpi=150)
     return tuple(figures)
+
+
+def save_figure(fig, path):
+    """Write fig as path.png and path.pdf (path without suffix, e.g. 'figures/weights')."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ('.png', '.pdf'):
+        fig.savefig(path.with_name(path.name + suffix), dpi=150, bbox_inches='tight')
+
+
+CURVE_TITLES = {'train_loss': 'Training loss', 'train_acc': 'Training accuracy',
+                'val_loss': 'Validation loss', 'val_acc': 'Validation accuracy'}
+
+
+def plain_log_label(value, position=None):
+    """Tick label on a log axis: 0.2, 0.3, 0.5, 1, 2, ... (matplotlib would write 2x10^-1);
+    the ticks in between stay unlabelled."""
+    leading_digit = round(value / 10 ** math.floor(math.log10(value)))
+    return f'{value:g}' if leading_digit in (1, 2, 3, 5) else ''
+
+
+def plot_runs(runs, metrics=('train_loss', 'val_acc')):
+    """Side by side, one panel per metric, the per-epoch curves of several runs.
+
+    Args:
+        runs: {label: record}, records as experiments.run makes them
+        metrics: record keys of per-epoch lists; losses are drawn on a log scale
+    Diverged runs are dashed and marked in the legend; lines go from dark to light in run order.
+    """
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4), squeeze=False)
+    colors = plt.cm.viridis(np.linspace(0, 0.85, len(runs)))
+    for ax, metric in zip(axes[0], metrics):
+        for index, (color, (label, record)) in enumerate(zip(colors, runs.items())):
+            values = record[metric]
+            style = '--' if record['diverged'] else '-'
+            label = label + ' (diverged)' if record['diverged'] else label
+            # Earlier runs on top, so that a short run shows over a longer one it starts like.
+            ax.plot(range(1, len(values) + 1), values, style, marker='.', color=color, label=label,
+                    zorder=2 + len(runs) - index)
+        ax.set_xlabel('Epoch')
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(CURVE_TITLES.get(metric, metric))
+        if 'loss' in metric:
+            ax.set_yscale('log')
+            ax.yaxis.set_major_formatter(FuncFormatter(plain_log_label))
+            ax.yaxis.set_minor_formatter(FuncFormatter(plain_log_label))
+        ax.grid(alpha=0.3)
+    axes[0, -1].legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.02, 1))
+    fig.tight_layout()
+    return fig
+
+
+def plot_weights(W, image_shape, class_names):
+    """Each class's column of W (num_input, num_classes) as an image: red pixels vote for the
+    class, blue ones against it, on one colour scale for all classes."""
+    num_classes = W.shape[1]
+    ncols = min(num_classes, 5)
+    nrows = -(-num_classes // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2 * ncols + 1, 2 * nrows), squeeze=False,
+                             layout='constrained')
+    scale = np.abs(W).max()
+    for index, ax in enumerate(axes.flat):
+        ax.axis('off')
+        if index < num_classes:
+            image = ax.imshow(W[:, index].reshape(image_shape), cmap='RdBu_r', vmin=-scale,
+                              vmax=scale)
+            ax.set_title(class_names[index], fontsize=10)
+    fig.colorbar(image, ax=axes, shrink=0.8, label='weight')
+    return fig
+
+
+def plot_confusion_matrix(labels, predicted, class_names):
+    """Counts of (true class, predicted class) pairs, on a log colour scale so that the few
+    mistakes off the diagonal show beside the many right answers on it.
+
+    Args:
+        labels, predicted: (N,) integer classes
+    """
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    num_classes = len(class_names)
+    counts = np.bincount(labels * num_classes + predicted,
+                         minlength=num_classes ** 2).reshape(num_classes, num_classes)
+    fig, ax = plt.subplots(figsize=(0.6 * num_classes + 2.5, 0.6 * num_classes + 1.5))
+    ax.imshow(np.where(counts > 0, counts, np.nan), cmap='Blues',
+              norm=LogNorm(vmin=1, vmax=counts.max()))
+    for true, pred in zip(*np.nonzero(counts)):
+        dark = counts[true, pred] > counts.max() ** 0.7  # white text on the darkest cells
+        ax.text(pred, true, counts[true, pred], ha='center', va='center', fontsize=8,
+                color='white' if dark else 'black')
+    long_names = max(map(len, class_names)) > 2  # slanted, so that 'Ankle boot' fits
+    ax.set_xticks(range(num_classes), class_names, rotation=45 if long_names else 0,
+                  ha='right' if long_names else 'center')
+    ax.set_yticks(range(num_classes), class_names)
+    ax.set_xlabel('Predicted class')
+    ax.set_ylabel('True class')
+    ax.set_title(f'Accuracy {np.trace(counts) / counts.sum():.4f} on {counts.sum()} images')
+    fig.tight_layout()
+    return fig
+
+
+def plot_digits(images, image_shape, labels, predicted, class_names, ncols=8):
+    """A grid of images titled with their true and predicted classes; mistakes in red.
+
+    Args:
+        images: (N, num_input); labels, predicted: (N,) integer classes
+    """
+    nrows = max(1, -(-len(images) // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, 1.6 * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis('off')
+    for ax, image, label, guess in zip(axes.flat, images, labels, predicted):
+        ax.imshow(image.reshape(image_shape), cmap='gray_r')
+        ax.set_title(f'true {class_names[label]}\npred {class_names[guess]}', fontsize=7,
+                     color='black' if label == guess else 'red')
+    fig.tight_layout()
+    return fig

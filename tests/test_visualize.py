@@ -1,9 +1,11 @@
-"""visualize.py: the loss and accuracy figures, headless."""
+"""visualize.py: every figure, headless (Agg)."""
 import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
-from visualize import plot_loss_and_acc
+from visualize import (plot_confusion_matrix, plot_digits, plot_loss_and_acc, plot_runs,
+                       plot_weights, save_figure)
 
 RUNS = {'momentum=0': [[1.2, 0.6, 0.5], [0.70, 0.85, 0.88]],
         'momentum=0.9': [[0.6, 0.35, 0.3], [0.84, 0.90, 0.91]]}
@@ -48,3 +50,73 @@ def test_nothing_written_without_save_dir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     plot_loss_and_acc(RUNS)
     assert list(tmp_path.iterdir()) == []
+
+
+def record(val_acc, diverged=False):
+    """The curves plot_runs reads from an experiments record."""
+    return {'train_loss': [1 - acc for acc in val_acc], 'val_loss': [1.1 - acc for acc in val_acc],
+            'val_acc': val_acc, 'diverged': diverged}
+
+
+def test_save_figure_writes_png_and_pdf(tmp_path):
+    fig, _ = plot_loss_and_acc(RUNS)
+    save_figure(fig, tmp_path / 'new_folder' / 'curves')
+    assert (tmp_path / 'new_folder' / 'curves.png').read_bytes()[:4] == b'\x89PNG'
+    assert (tmp_path / 'new_folder' / 'curves.pdf').read_bytes()[:4] == b'%PDF'
+
+
+def test_plot_runs_puts_one_panel_per_metric_side_by_side():
+    runs = {'momentum=0': record([0.80, 0.85, 0.88]), 'momentum=0.9': record([0.90, 0.92, 0.93]),
+            'lr=10': record([0.5, 0.4], diverged=True)}
+    fig = plot_runs(runs, ['train_loss', 'val_loss', 'val_acc'])
+    assert [ax.get_title() for ax in fig.axes] == ['Training loss', 'Validation loss',
+                                                    'Validation accuracy']
+    positions = [ax.get_position().x0 for ax in fig.axes]
+    assert positions == sorted(positions)  # left to right
+    assert [ax.get_yscale() for ax in fig.axes] == ['log', 'log', 'linear']
+    for ax, metric in zip(fig.axes, ['train_loss', 'val_loss', 'val_acc']):
+        lines = ax.get_lines()
+        assert [list(line.get_ydata()) for line in lines] == [r[metric] for r in runs.values()]
+        assert list(lines[0].get_xdata()) == [1, 2, 3]
+        assert [line.get_linestyle() for line in lines] == ['-', '-', '--']
+        zorders = [line.get_zorder() for line in lines]
+        assert zorders == sorted(zorders, reverse=True)  # the first run is drawn on top
+    legend = [text.get_text() for text in fig.axes[-1].get_legend().get_texts()]
+    assert legend == ['momentum=0', 'momentum=0.9', 'lr=10 (diverged)']
+
+
+def test_plot_weights_draws_each_class_as_an_image_on_one_scale():
+    W = 15 - np.arange(12 * 3, dtype=float).reshape(12, 3)  # from 15 down to -20
+    fig = plot_weights(W, (3, 4), ['cat', 'dog', 'bird'])
+    images = [ax.get_images()[0] for ax in fig.axes if ax.get_images()]
+    assert [image.axes.get_title() for image in images] == ['cat', 'dog', 'bird']
+    for index, image in enumerate(images):
+        np.testing.assert_array_equal(image.get_array(), W[:, index].reshape(3, 4))
+        assert image.get_clim() == (-20, 20)  # symmetric: 0 is white for every class
+
+
+def test_plot_confusion_matrix_counts_each_pair():
+    labels = [0, 0, 0, 1, 1, 2, 2, 2, 2]
+    predicted = np.array([0, 0, 1, 1, 1, 2, 2, 0, 2])
+    fig = plot_confusion_matrix(labels, predicted, ['zero', 'one', 'two'])
+    ax = fig.axes[0]
+    cells = {(round(text.get_position()[1]), round(text.get_position()[0])): text.get_text()
+             for text in ax.texts}
+    assert cells == {(0, 0): '2', (0, 1): '1', (1, 1): '2', (2, 0): '1', (2, 2): '3'}
+    assert [tick.get_text() for tick in ax.get_yticklabels()] == ['zero', 'one', 'two']
+    assert ax.get_ylabel() == 'True class' and ax.get_xlabel() == 'Predicted class'
+    assert ax.get_title() == 'Accuracy 0.7778 on 9 images'
+
+
+def test_plot_digits_titles_each_image_and_marks_mistakes_red():
+    images = np.random.default_rng(0).random((5, 6))
+    fig = plot_digits(images, (2, 3), [0, 1, 2, 1, 0], [0, 2, 2, 1, 1], ['T-shirt', 'Bag', 'Coat'],
+                      ncols=4)
+    shown = [ax for ax in fig.axes if ax.get_images()]
+    assert len(fig.axes) == 8 and len(shown) == 5
+    assert [ax.get_title() for ax in shown] == [
+        'true T-shirt\npred T-shirt', 'true Bag\npred Coat', 'true Coat\npred Coat',
+        'true Bag\npred Bag', 'true T-shirt\npred Bag']
+    colors = [matplotlib.colors.to_hex(ax.title.get_color()) for ax in shown]
+    assert colors == ['#000000', '#ff0000', '#000000', '#000000', '#ff0000']
+    np.testing.assert_array_equal(shown[1].get_images()[0].get_array(), images[1].reshape(2, 3))
