@@ -6,7 +6,7 @@ import pytest
 
 import solver
 from idx_helpers import write_dataset
-from solver import Solver, check_cfg
+from solver import Solver
 
 
 @pytest.fixture(scope='module')
@@ -19,10 +19,6 @@ def data_root(tmp_path_factory):
 def make_solver(data_root, **cfg):
     return Solver({'data_root': data_root, 'max_epoch': 4, 'batch_size': 64,
                    'learning_rate': 0.1, **cfg}, log=None)
-
-
-def test_the_default_is_a_constant_learning_rate():
-    assert solver.DEFAULT_CFG['lr_schedule'] == 'constant'
 
 
 def test_the_default_run_is_the_plain_sgd_run(data_root):
@@ -50,12 +46,6 @@ def test_cosine_falls_from_the_learning_rate_towards_zero(data_root):
     constant = make_solver(data_root)
     constant.train()
     assert not np.array_equal(runner.model.W, constant.model.W)
-
-
-@pytest.mark.parametrize('value', ['linear', 'Cosine', None, 1])
-def test_an_unknown_schedule_is_named(value):
-    with pytest.raises(ValueError, match=r"lr_schedule=.*'constant', 'cosine'"):
-        check_cfg({'lr_schedule': value})
 
 
 def test_the_command_line_takes_the_schedule(data_root, capsys):

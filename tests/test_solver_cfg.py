@@ -50,3 +50,13 @@ def test_command_line_rejects_bad_values(tmp_path, capsys):
         solver.main(['--data_root', str(tmp_path), '--momentum', '1.5'])
     assert exit_.value.code == 2
     assert 'momentum=1.5' in capsys.readouterr().err
+
+
+def test_the_default_is_a_constant_learning_rate():
+    assert solver.DEFAULT_CFG['lr_schedule'] == 'constant'
+
+
+@pytest.mark.parametrize('value', ['linear', 'Cosine', None, 1])
+def test_an_unknown_schedule_is_named(value):
+    with pytest.raises(ValueError, match=r"lr_schedule=.*'constant', 'cosine'"):
+        check_cfg({'lr_schedule': value})

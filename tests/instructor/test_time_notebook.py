@@ -1,13 +1,8 @@
 """tools/time_notebook.py on a small notebook of its own."""
-import sys
-from pathlib import Path
-
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-KIT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(KIT / 'tools'))
-import time_notebook  # noqa: E402
+import time_notebook
 
 
 def test_execute_times_every_code_cell(tmp_path):
