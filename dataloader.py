@@ -117,8 +117,7 @@ def prepare_images(images):
 
     Each image is centred on its own mean, so no statistic of one split leaks into another.
     """
-    flat = images.reshape(len(images), -1).astype(np.float32)
-    flat *= np.float32(1 / 255)
+    flat = images.reshape(len(images), -1) * np.float32(1 / 255)  # one pass: uint8 in, float32 out
     flat -= flat.mean(axis=1, keepdims=True)
     return flat
 
