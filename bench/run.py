@@ -15,7 +15,6 @@ import io
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -91,9 +90,13 @@ def blas_info():
     libraries = sorted({line.split()[-1] for line in maps.read_text().splitlines()
                         if 'openblas' in line.lower()}) if maps.exists() else []
     for library in libraries:
+        try:
+            library = ctypes.CDLL(library)
+        except OSError:
+            continue
         for symbol in ('scipy_openblas_get_num_threads64_', 'openblas_get_num_threads64_',
                        'scipy_openblas_get_num_threads', 'openblas_get_num_threads'):
-            function = getattr(ctypes.CDLL(library), symbol, None)
+            function = getattr(library, symbol, None)
             if function is not None:
                 info.update(threads=int(function()), threads_from=f'{symbol}() of OpenBLAS')
                 return info
@@ -145,12 +148,16 @@ def inflate_all(compressed):
 
 
 def measure_loading(gz_root, raw_root, repeat):
+    """Loading timed, and the baseline's data (loaded once: it is slow) for its epochs."""
     compressed = [path.read_bytes() for path in sorted(gz_root.iterdir())]
-    return {
+    start = time.perf_counter()
+    baseline_data = baseline.load(gz_root)
+    baseline_seconds = time.perf_counter() - start
+    return baseline_data, {
         'kit_gz': stats(timed(lambda: load_with_kit(gz_root), repeat)),
         'kit_raw': stats(timed(lambda: load_with_kit(raw_root), repeat)),
         'inflation': stats(timed(lambda: inflate_all(compressed), repeat)),
-        'baseline_gz': stats(timed(lambda: baseline.load(gz_root), 1)),
+        'baseline_gz': stats([baseline_seconds]),
         'inflated_mb': inflate_all(compressed) / MB,
     }
 
@@ -303,13 +310,13 @@ def one_thread_env():
 def measure(data_root, repeat, runs):
     """Every figure of the benchmark, as a dict (what results.json holds)."""
     cfg = {'data_root': str(data_root)}
-    results = {'machine': machine_info(), 'repeat': repeat, 'cfg': solver.check_cfg(cfg)}
+    results = {'machine': machine_info(), 'repeat': repeat, 'cfg': solver.check_cfg(cfg),
+               'load_average_before': load_average()}
     cfg = results['cfg']
     with tempfile.TemporaryDirectory() as temp:
         gz_root = copy_data(data_root, Path(temp) / 'gz', raw=False)
         raw_root = copy_data(data_root, Path(temp) / 'raw', raw=True)
-        results['load'] = measure_loading(gz_root, raw_root, repeat)
-        baseline_data = baseline.load(gz_root)
+        baseline_data, results['load'] = measure_loading(gz_root, raw_root, repeat)
 
     runner, results['epoch_kit'] = kit_epochs(cfg, repeat)
     train_images = runner.train_loader.dataset.images
@@ -327,14 +334,20 @@ def measure(data_root, repeat, runs):
         'process': stats([run['process_seconds'] for run in kit_runs]),
         'in_process': stats([run['seconds'] for run in kit_runs]),
         'test_accuracy': sorted({run['test_accuracy'] for run in kit_runs}),
-        'peak_mb': max(run['peak_mb'] for run in kit_runs),
+        'peak_mb': max((run['peak_mb'] for run in kit_runs), key=lambda mb: mb or 0),
         'last': kit_runs[-1]}
     base_run = in_child('baseline-run', data_root)
     results['run_baseline'] = {'process': stats([base_run['process_seconds']]), **base_run}
     results['load']['baseline_gz'] = stats([results['load']['baseline_gz']['min'],
                                             base_run['load_seconds']])
+    results['load_average_after'] = load_average()
     derive(results)
     return results
+
+
+def load_average():
+    """The system's 1-minute load average (None where unknown): how busy the machine was."""
+    return os.getloadavg()[0] if hasattr(os, 'getloadavg') else None
 
 
 def derive(results):
@@ -385,6 +398,8 @@ def table(results):
     lines = [f"machine: {m['cpu']}, {m['cores']} cores, {m['system']}; Python {m['python']}, "
              f"numpy {m['numpy']}, {blas['name']} {blas['version']} with {blas['threads']} "
              f"thread(s) ({blas['threads_from']})",
+             f"load average (1 min) before / after: {results['load_average_before']} / "
+             f"{results['load_average_after']}",
              f"{'seconds, over n repetitions':<48}{'min':>9} {'median':>9} {'n':>3}"]
 
     def row(label, s, note='', unit=1.0):
