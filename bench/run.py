@@ -11,6 +11,7 @@ only; the per-sample baseline is bench/baseline.py.
 import argparse
 import contextlib
 import ctypes
+import gzip
 import io
 import json
 import os
@@ -131,7 +132,7 @@ def copy_data(data_root, folder, raw):
             (folder / name).write_bytes(dataloader.gunzip(data) if source.suffix == '.gz' else data)
         else:
             (folder / (name + '.gz')).write_bytes(data if source.suffix == '.gz' else
-                                                  zlib.compress(data, 9, wbits=31))
+                                                  gzip.compress(data, 9))
     return folder
 
 
@@ -329,6 +330,9 @@ def measure(data_root, repeat, runs):
     if results['machine']['blas']['threads'] != 1:
         results['epoch_kit_one_thread'] = in_child('kit-epochs', data_root, repeat,
                                                    env=one_thread_env())['epoch']
+        one_thread_run = in_child('kit-run', data_root, env=one_thread_env())
+        results['run_kit_one_thread'] = {'process': stats([one_thread_run['process_seconds']]),
+                                         'test_accuracy': one_thread_run['test_accuracy']}
     kit_runs = [in_child('kit-run', data_root) for _ in range(runs)]
     results['run_kit'] = {
         'process': stats([run['process_seconds'] for run in kit_runs]),
@@ -436,6 +440,8 @@ def table(results):
     lines.append('Default run (python solver.py: 10 epochs, validation each epoch, test)')
     row('kit, whole process', run['process'])
     row('kit, from Solver(cfg) to test() done', run['in_process'])
+    if 'run_kit_one_thread' in results:
+        row('kit with 1 BLAS thread, whole process', results['run_kit_one_thread']['process'])
     row('per-sample baseline, whole process', base_run['process'])
     value('test accuracy, kit / baseline', ', '.join(f'{a:.4f}' for a in run['test_accuracy']) +
           f" / {base_run['test_accuracy']:.4f}")
