@@ -212,8 +212,9 @@ def kit_epochs(cfg, repeat):
                     'num_batches': len(runner.train_loader)}
 
 
-def limits(train_images, batch_size, num_classes, copy_seconds_repeat, repeat):
-    """Matrix products at the epoch's shapes and the bandwidth of copying the training set."""
+def limits(train_images, batch_size, num_classes, repeat):
+    """Matrix products at the epoch's shapes, the bandwidth of copying the training set, and
+    two ways of gathering an epoch's batches of images."""
     rng = np.random.default_rng(0)
     x = train_images[rng.permutation(len(train_images))[:batch_size]]
     W = rng.standard_normal((x.shape[1], num_classes)).astype(np.float32)
@@ -225,9 +226,23 @@ def limits(train_images, batch_size, num_classes, copy_seconds_repeat, repeat):
                       timed(lambda: [fn() for _ in range(calls)], repeat)])
 
     target = np.empty_like(train_images)
-    copy = stats(timed(lambda: np.copyto(target, train_images), copy_seconds_repeat))
+    copy = stats(timed(lambda: np.copyto(target, train_images), repeat))
     del target
-    return {'forward_matmul': per_call(lambda: x @ W),
+    order = rng.permutation(len(train_images))
+    starts = range(0, len(train_images), batch_size)
+
+    def gather_batches():  # what the kit does: one fancy index per batch
+        for start in starts:
+            train_images[order[start:start + batch_size]]
+
+    def slice_permuted_copy():  # the alternative: one fancy index per epoch, then slices
+        shuffled = train_images[order]
+        for start in starts:
+            shuffled[start:start + batch_size]
+
+    return {'gather_batches': stats(timed(gather_batches, repeat)),
+            'slice_permuted_copy': stats(timed(slice_permuted_copy, repeat)),
+            'forward_matmul': per_call(lambda: x @ W),
             'backward_matmul': per_call(lambda: x.T @ grad),
             'matmul_flops': 2 * x.shape[0] * x.shape[1] * num_classes,
             'copy_train_set': copy, 'train_set_mb': train_images.nbytes / MB,
@@ -328,8 +343,7 @@ def measure(data_root, repeat, runs):
 
     runner, results['epoch_kit'] = kit_epochs(cfg, repeat)
     train_images = runner.train_loader.dataset.images
-    results['limits'] = limits(train_images, cfg['batch_size'], runner.model.num_output,
-                               repeat, repeat)
+    results['limits'] = limits(train_images, cfg['batch_size'], runner.model.num_output, repeat)
     del runner, train_images
 
     if results['machine']['blas']['threads'] != 1:
@@ -436,6 +450,8 @@ def table(results):
         row(f'  {phase}', s)
     if 'epoch_kit_one_thread' in results:
         row('kit with 1 BLAS thread (child process)', results['epoch_kit_one_thread'])
+    row('images of an epoch: a fancy index per batch', lim['gather_batches'], 'as the kit does')
+    row('images of an epoch: slices of a permuted copy', lim['slice_permuted_copy'])
     row('per-sample baseline (its default run)', base['epoch'])
     for phase, s in base['phases'].items():
         row(f'  {phase}', s)

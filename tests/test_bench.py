@@ -27,6 +27,7 @@ def test_benchmark_runs_and_writes_sane_results(tmp_path, capsys):
                     '/epoch_kit/epoch', '/epoch_kit/phases/data', '/epoch_kit/phases/forward',
                     '/epoch_kit/phases/backward', '/epoch_kit/phases/update',
                     '/epoch_baseline/epoch', '/limits/forward_matmul', '/limits/copy_train_set',
+                    '/limits/gather_batches', '/limits/slice_permuted_copy',
                     '/run_kit/process', '/run_baseline/process'):
         assert section in found, section
     for path, timing in found.items():
