@@ -253,18 +253,23 @@ def limits(train_images, batch_size, num_classes, repeat):
 
 def child_kit_run(data_root):
     """What `python solver.py` does, with memory and time noted after each stage."""
-    stages = {'after imports': {**memory_mb(), 'seconds': 0.0}}
-    out = io.StringIO()
     start = time.perf_counter()
+    stages = {}
+
+    def note(stage):
+        stages[stage] = {**memory_mb(), 'seconds': time.perf_counter() - start}
+
+    note('after imports')
+    out = io.StringIO()
     with contextlib.redirect_stdout(out):
         _, cfg = solver.parse_cfg(['--data_root', str(data_root)])
         runner = solver.Solver(cfg)
-        stages['Solver built: train, val loaded'] = {**memory_mb(), 'seconds': time.perf_counter() - start}
+        note('Solver built: train, val loaded')
         runner.train()
-        stages['trained: 10 epochs, validations'] = {**memory_mb(), 'seconds': time.perf_counter() - start}
+        note('trained: 10 epochs, validations')
         _, test_acc = runner.test()
         print(solver.TEST_LOG.format(acc=test_acc))
-    stages['tested: test split loaded'] = {**memory_mb(), 'seconds': time.perf_counter() - start}
+    note('tested: test split loaded')
     printed = out.getvalue().splitlines()[-1]
     held = {f'{mode} {name}': getattr(loader.dataset, name).nbytes / MB
             for mode, loader in (('train', runner.train_loader), ('val', runner.val_loader),
@@ -272,7 +277,8 @@ def child_kit_run(data_root):
             for name in ('images', 'labels')}
     # gunzip's cache keeps the training files, compressed (as its keys) and decompressed, from
     # the train split to the val split and on until the test files take their place
-    paths = [dataloader.find_idx_file(data_root, name) for name in dataloader.SPLIT_FILES['train']]
+    paths = [dataloader.find_idx_file(data_root, name)
+             for name in dataloader.SPLIT_FILES['train']]
     held['training files in gunzip cache'] = sum(
         path.stat().st_size + int.from_bytes(path.read_bytes()[-4:], 'little')
         for path in paths if path.suffix == '.gz') / MB
@@ -347,8 +353,9 @@ def measure(data_root, repeat, runs):
     del runner, train_images
 
     if results['machine']['blas']['threads'] != 1:
-        results['epoch_kit_one_thread'] = in_child('kit-epochs', data_root, repeat,
-                                                   env=one_thread_env())['epoch']
+        one_thread = in_child('kit-epochs', data_root, repeat, env=one_thread_env())
+        results['epoch_kit_one_thread'] = {**one_thread['epoch'],
+                                           'threads': one_thread['blas']['threads']}
         one_thread_run = in_child('kit-run', data_root, env=one_thread_env())
         results['run_kit_one_thread'] = {'process': stats([one_thread_run['process_seconds']]),
                                          'test_accuracy': one_thread_run['test_accuracy']}
@@ -449,7 +456,8 @@ def table(results):
     for phase, s in kit['phases'].items():
         row(f'  {phase}', s)
     if 'epoch_kit_one_thread' in results:
-        row('kit with 1 BLAS thread (child process)', results['epoch_kit_one_thread'])
+        one_thread = results['epoch_kit_one_thread']
+        row(f"kit with {one_thread['threads']} BLAS thread (child process)", one_thread)
     row('images of an epoch: a fancy index per batch', lim['gather_batches'], 'as the kit does')
     row('images of an epoch: slices of a permuted copy', lim['slice_permuted_copy'])
     row('per-sample baseline (its default run)', base['epoch'])
