@@ -42,9 +42,10 @@ class SoftmaxCrossEntropyLoss:
         logits -= logits.max(axis=1, keepdims=True)  # softmax is unchanged; exp cannot overflow
         exp = np.exp(logits)
         sum_exp = exp.sum(axis=1, keepdims=True)
-        rows = np.arange(len(labels))
-        loss = np.mean(np.log(sum_exp[:, 0]) - logits[rows, labels])
-        acc = np.mean(logits.argmax(axis=1) == labels)
+        n = len(labels)
+        losses = np.log(sum_exp[:, 0]) - logits[np.arange(n), labels]  # -log softmax(z)[label]
+        loss = (losses / n).sum()  # the mean, in the layer's dtype; np.mean costs ~10 us more
+        acc = np.count_nonzero(logits.argmax(axis=1) == labels) / n
         self.Input, self.labels, self.probs = Input, labels, exp / sum_exp
         return loss, acc
         ### END SOLUTION

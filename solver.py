@@ -6,15 +6,24 @@
 import argparse
 import math
 import numbers
+import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# One BLAS thread unless you set a count (OMP_NUM_THREADS=2, say): the products here are small
+# (100x784 by 784x10), so a second thread gains about 5% on an idle machine, and costs 5 to 50
+# times as much when another job holds a core (README, "Speed"). numpy reads it when first
+# imported, so import solver before numpy.
+BLAS_THREAD_VARIABLES = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS')
+if not any(variable in os.environ for variable in BLAS_THREAD_VARIABLES):
+    os.environ['OMP_NUM_THREADS'] = '1'
 
-from dataloader import DATA_ROOT, build_dataloader
-from loss import SoftmaxCrossEntropyLoss
-from optimizer import SGD
+import numpy as np  # noqa: E402
+
+from dataloader import DATA_ROOT, build_dataloader  # noqa: E402
+from loss import SoftmaxCrossEntropyLoss  # noqa: E402
+from optimizer import SGD  # noqa: E402
 
 # The assignment's run with momentum; every key of a cfg, with its default.
 DEFAULT_CFG = {

@@ -3,6 +3,7 @@ import os
 
 import pytest
 
+import solver  # noqa: F401  before numpy: it sets the kit's BLAS thread default (one thread)
 from idx_helpers import write_dataset
 from reference_check import load_reference
 
