@@ -124,7 +124,10 @@ class Result:
     def __init__(self, mutant, outcomes):
         self.mutant, self.outcomes = mutant, outcomes
         self.failed = {test: message for test, (outcome, message) in outcomes.items()
-                       if outcome != 'passed'}
+                       if outcome in ('failed', 'error')}
+        # a test that skips (with its reason shown by pytest, e.g. one that needs a non-root
+        # user) neither catches a mistake nor rejects a correct answer
+        self.skipped = sum(outcome == 'skipped' for outcome, _ in outcomes.values())
         if mutant is not None and mutant.kind == 'mistake':
             self.pointed = [test for test, message in self.failed.items()
                             if mutant.expect in message]
@@ -141,7 +144,8 @@ class Result:
             return result if self.ok else f"{result}; the messages were:\n" + '\n'.join(
                 f"    {test}: {message}" for test, message in self.failed.items())
         if self.ok:
-            return f"passes all {len(self.outcomes)} tests"
+            skipped = f" ({self.skipped} skipped)" if self.skipped else ''
+            return f"passes all {len(self.outcomes) - self.skipped} tests{skipped}"
         return f"REJECTED by {len(self.failed)} of {len(self.outcomes)} tests:\n" + '\n'.join(
             f"    {test}: {message}" for test, message in self.failed.items())
 

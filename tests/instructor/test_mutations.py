@@ -61,3 +61,13 @@ def test_a_mistake_the_tests_miss_is_reported(tmp_path):
         'layer.W += layer.diff_W\nlayer.b += layer.diff_b\n')
     [result] = check_tests.check(check_tests.load_mutants(tmp_path), fast=True, solutions=False)
     assert not result.ok and result.summary().startswith('NOT CAUGHT')
+
+
+def test_a_skipped_test_neither_catches_nor_rejects():
+    correct = next(mutant for mutant in MUTANTS if mutant.kind == 'correct')
+    mistake = next(mutant for mutant in MUTANTS if mutant.kind == 'mistake')
+    skipped = {'t::a': ('passed', ''), 't::b': ('skipped', 'needs a non-root user')}
+    assert check_tests.Result(correct, skipped).ok
+    assert 'passes all 1 tests (1 skipped)' in check_tests.Result(correct, skipped).summary()
+    assert not check_tests.Result(mistake, skipped).ok
+    assert not check_tests.Result(correct, {**skipped, 't::c': ('failed', 'x')}).ok
