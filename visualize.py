@@ -36,11 +36,8 @@ def plot_loss_and_acc(loss_and_acc_dict, save_dir=None):
         figures.append(fig)
 
     if save_dir is not None:
-        save_dir = Path(save_dir)
-        save_dir.mkdir(parents=True, exist_ok=True)
         for fig, stem in zip(figures, ('loss', 'acc')):
-            for suffix in ('.png', '.pdf'):
-                fig.savefig(save_dir / (stem + suffix), dpi=150)
+            save_figure(fig, Path(save_dir) / stem)
     return tuple(figures)
 
 

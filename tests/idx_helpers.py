@@ -55,3 +55,10 @@ def file_checksums(folder):
              't10k-labels-idx1-ubyte')
     return {name: hashlib.sha256(gzip.decompress((Path(folder) / f'{name}.gz').read_bytes()))
             .hexdigest() for name in names}
+
+
+def prepared(images):
+    """What the Dataset should serve for uint8 images: [0, 1], minus each image's own mean
+    (float64, written independently of dataloader.prepare_images)."""
+    flat = images.reshape(len(images), -1) / 255.0
+    return flat - flat.mean(axis=1, keepdims=True)

@@ -7,17 +7,12 @@ import pytest
 import dataloader
 import solver
 from dataloader import Dataset, build_dataloader
-from idx_helpers import LABELS_MAGIC, file_checksums, write_dataset, write_idx
+from idx_helpers import LABELS_MAGIC, file_checksums, prepared, write_dataset, write_idx
 from solver import Solver, check_cfg
 
 DATA = Path(dataloader.__file__).resolve().parent / 'data'
 FASHION_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt',
                  'Sneaker', 'Bag', 'Ankle boot']
-
-
-def prepared(images):
-    flat = images.reshape(len(images), -1) / 255.0
-    return flat - flat.mean(axis=1, keepdims=True)
 
 
 # --- class subsets ---------------------------------------------------------------------------

@@ -6,13 +6,8 @@ import pytest
 
 from dataloader import (Dataloader, Dataset, IterationBatchSampler, build_dataloader,
                         find_idx_file, read_idx)
-from idx_helpers import IMAGES_MAGIC, LABELS_MAGIC, idx_bytes, write_dataset, write_idx
-
-
-def prepared(images):
-    """What the Dataset should serve for uint8 images: [0, 1], minus each image's own mean."""
-    flat = images.reshape(len(images), -1) / 255.0
-    return flat - flat.mean(axis=1, keepdims=True)
+from idx_helpers import (IMAGES_MAGIC, LABELS_MAGIC, idx_bytes, prepared, write_dataset,
+                         write_idx)
 
 
 # --- reading files ---------------------------------------------------------------------------
