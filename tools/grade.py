@@ -1,0 +1,216 @@
+"""Grade submissions against the official tests, with the rubric's points, limits and rules.
+
+    python tools/grade.py SUBMISSION... [-j 2] [--out grades/] [--rubric tools/rubric.toml]
+                          [--regrade] [--isolation auto|namespace|uid|none]
+
+Each SUBMISSION is a folder or a .zip, or a folder of them. Each gets OUT/<name>/results.json
+(Gradescope's format, with feedback for the student); OUT/gradebook.csv has every grade in OUT,
+and a table is printed. A submission already graded with the same files, rubric and grader is
+skipped unless --regrade, so an interrupted run loses nothing. README, "Grading", says more.
+"""
+import argparse
+import csv
+import hashlib
+import io
+import json
+import os
+import queue
+import shutil
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(KIT / 'tools'))
+from grading import official, rules, sandbox, submissions  # noqa: E402
+from grading.grader import CHILD_ENV, Grader  # noqa: E402
+from grading.rubric import DEFAULT_RUBRIC, Rubric, RubricError  # noqa: E402
+
+GRADING = Path(__file__).resolve().parent / 'grading'
+
+
+def grader_digest(rubric):
+    """Changes when the rubric, the official tests or the grader's code change."""
+    digest = hashlib.sha256(rubric.digest.encode())
+    for path in sorted(GRADING.glob('*.py')) + [official.KIT / 'tests' / 'fixtures' /
+                                                  'reference.npz']:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def write_atomically(path, text):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.')
+    with os.fdopen(handle, 'w', encoding='utf-8', newline='') as stream:
+        stream.write(text)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+
+
+def choose_isolation(wanted, tmp_root):
+    """(Sandbox, note) at the wanted level, or the strongest that works here for 'auto'."""
+    if wanted == 'auto':
+        candidates = ['namespace', 'uid'] if os.geteuid() == 0 else ['none']
+    else:
+        candidates = [wanted]
+    failures = []
+    for mode in candidates:
+        if mode != 'none' and os.geteuid() != 0:
+            failures.append(f"{mode}: needs root")
+            continue
+        box = sandbox.Sandbox(mode)
+        job = Path(tempfile.mkdtemp(dir=tmp_root))
+        box.prepare(job, 0)
+        output = sandbox.Output(2048, 2048)
+        status, _ = box.run(job, [sys.executable, '-I', '-c', 'import numpy'], 0,
+                            {'memory': 2 << 30, 'cpu': 30}, CHILD_ENV,
+                            lambda: False, output)
+        shutil.rmtree(job, ignore_errors=True)
+        if status == 0:
+            return box, mode
+        failures.append(f"{mode}: {output.text().strip().splitlines()[-1:] or status}")
+    raise RuntimeError("no isolation level works here (" + '; '.join(map(str, failures)) + ")")
+
+
+def gradebook(out, rubric):
+    """Every grade in out as CSV text: one row per submission."""
+    rows = []
+    for path in sorted(Path(out).glob('*/results.json')):
+        try:
+            results = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        by_tag = {}
+        for test in results['tests']:
+            tag = test.get('tags', ['?'])[0]
+            if tag == 'rule':
+                tag = 'rule_' + test['tags'][1]
+            by_tag[tag] = by_tag.get(tag, 0) + test['score']
+        rows.append([path.parent.name, results['score'], results['max_score']]
+                    + [by_tag.get(item, 0) for item in rubric.items]
+                    + [by_tag.get('rule_' + rule, 0) for rule in rubric.rules]
+                    + [results['execution_time']])
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator='\n')
+    writer.writerow(['submission', 'score', 'max_score'] + list(rubric.items)
+                    + [f'rule_{rule}' for rule in rubric.rules] + ['seconds'])
+    writer.writerows(rows)
+    return text.getvalue()
+
+
+def table(out, names, rubric):
+    """The terminal table of the named submissions' grades."""
+    header = ['submission'] + list(rubric.items) + ['rules', 'score', 'seconds']
+    lines = []
+    for name in names:
+        results = json.loads((Path(out) / name / 'results.json').read_text())
+        scores = {item: 0 for item in rubric.items}
+        penalty = 0
+        for test in results['tests']:
+            if 'rule' in test['tags']:
+                penalty += test['score']
+            else:
+                scores[test['tags'][0]] += test['score']
+        lines.append([name] + [f"{scores[item]:g}/{rubric.items[item]['points']:g}"
+                               for item in rubric.items]
+                     + [f"{penalty:g}", f"{results['score']:g}/{results['max_score']:g}",
+                        f"{results['execution_time']:.1f}"])
+    widths = [max(len(str(row[i])) for row in [header] + lines) for i in range(len(header))]
+    return '\n'.join('  '.join(str(cell).ljust(width) for cell, width in zip(row, widths))
+                     for row in [header] + lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('submissions', nargs='+', type=Path,
+                        help='folders or zips, or folders of them')
+    parser.add_argument('-j', '--jobs', type=int, default=1, help='grade this many at once')
+    parser.add_argument('--out', type=Path, default=Path('grades'),
+                        help='where results go (default: grades/)')
+    parser.add_argument('--rubric', type=Path, default=DEFAULT_RUBRIC)
+    parser.add_argument('--release', type=Path, default=None,
+                        help='the student release to run submissions in (default: built from '
+                             'this kit into a temporary folder)')
+    parser.add_argument('--regrade', action='store_true',
+                        help='grade again the submissions that are already graded')
+    parser.add_argument('--isolation', choices=('auto',) + sandbox.MODES, default='auto',
+                        help='how the submitted code is kept apart (README, "Grading")')
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"-j {args.jobs}: must be at least 1")
+    try:
+        rubric = Rubric(args.rubric, official.TESTS, rules.RULES)
+        found = submissions.find(args.submissions)
+    except (RubricError, ValueError) as err:
+        sys.exit(f"grade.py: {err}")
+    digest = grader_digest(rubric)
+    out = args.out.resolve()
+    todo, skipped = [], []
+    for submission in found:
+        record = out / submission.name / 'grading.json'
+        try:
+            done = json.loads(record.read_text())
+        except (OSError, ValueError):
+            done = {}
+        if not args.regrade and done == {'submission': submission.digest, 'grader': digest} \
+                and (out / submission.name / 'results.json').is_file():
+            skipped.append(submission)
+        else:
+            todo.append(submission)
+    if skipped:
+        print(f"{len(skipped)} already graded, skipped (--regrade grades them again)")
+
+    tmp_root = Path(tempfile.mkdtemp(prefix='grade-'))
+    os.chmod(tmp_root, 0o711)  # the sandboxed user may pass through, to its own job folder only
+    try:
+        release = args.release
+        if release is None:
+            sys.path.insert(0, str(KIT / 'tools'))
+            import release as release_tool
+            release = tmp_root / 'release'
+            release_tool.build(release)
+            os.chmod(release, 0o755)
+        box, mode = choose_isolation(args.isolation, tmp_root)
+        if mode == 'none':
+            print("warning: isolation 'none': the graded code runs as you and can read your "
+                  "files (run as root for the namespace or uid levels)", file=sys.stderr)
+        grader = Grader(rubric, release, box, tmp_root)
+        slots = queue.Queue()
+        for slot in range(args.jobs):
+            slots.put(slot)
+
+        def grade(submission):
+            slot = slots.get()
+            try:
+                return grader.grade(submission, slot)
+            finally:
+                slots.put(slot)
+
+        started = time.monotonic()
+        with ThreadPoolExecutor(args.jobs) as pool:
+            futures = {pool.submit(grade, submission): submission for submission in todo}
+            for number, future in enumerate(as_completed(futures), 1):
+                submission = futures[future]
+                results = future.result()
+                folder = out / submission.name
+                write_atomically(folder / 'results.json', json.dumps(results, indent=1))
+                write_atomically(folder / 'grading.json', json.dumps(
+                    {'submission': submission.digest, 'grader': digest}))
+                print(f"[{number}/{len(todo)}] {submission.name}: {results['score']:g}/"
+                      f"{results['max_score']:g} in {results['execution_time']:.1f} s",
+                      flush=True)
+        if todo:
+            print(f"graded {len(todo)} in {time.monotonic() - started:.1f} s with -j "
+                  f"{args.jobs}, isolation {mode}")
+    finally:
+        shutil.rmtree(tmp_root, ignore_errors=True)
+    write_atomically(out / 'gradebook.csv', gradebook(out, rubric))
+    print(table(out, [submission.name for submission in found], rubric))
+    print(f"wrote {out / 'gradebook.csv'} and {len(found)} results.json in {out}")
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,321 @@
+"""Run a submission's code in a child process it cannot escape, and leave nothing running after.
+
+Three levels, the strongest this machine allows (`--isolation auto`):
+- namespace (root, and Linux lets it make namespaces): the code runs as an unprivileged user of
+  its own, in new PID, network and mount namespaces, under a new root that holds the system
+  folders (/usr, /etc, ...), python and its packages, read-only, and its job folder at /tmp/job:
+  no kit, no other submission, no grades, no network. When it ends, the kernel kills every
+  process it started.
+- uid (root, no namespaces: a Docker container such as Gradescope's): the same user of its own,
+  without the namespaces. Files readable by everyone stay readable, so keep the grader's files
+  private (tools/gradescope.py's run_autograder does); network is refused by an audit hook only.
+- none (not root): limits, a new session and cleanup, but the code runs as you and can read
+  your files. Use it for your own tests, not to grade strangers.
+
+Every level sets the limits (address space, CPU seconds, file size), gives the code a scratch
+folder and a small environment, and kills whatever the code started once it is over.
+
+    python sandbox.py CONFIG   (the child side: set up, drop privileges, exec the command)
+"""
+import ctypes
+import json
+import os
+import resource
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+MODES = ('namespace', 'uid', 'none')
+UID_BASE = 61000  # slot i of -j runs as uid UID_BASE + i (skipping any uid that has an account)
+MAX_PROCESSES = 64  # per slot user: bounds fork bombs in the uid levels
+FILE_SIZE_LIMIT = 256 << 20
+CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
+MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
+SYSTEM_FOLDERS = ('usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'etc')
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 1, 38, 36
+JOB_IN_NAMESPACE = '/tmp/job'
+
+
+# ----------------------------------------------------------------------------------------------
+# The child side: runs as the grader's user, sets everything up, then execs the command.
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _call(result, what):
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def _mount(source, target, fstype, flags, data=None):
+    _call(_libc().mount(source and source.encode(), str(target).encode(),
+                        fstype and fstype.encode(), ctypes.c_ulong(flags),
+                        data and data.encode()), f"mount {target}")
+
+
+def _bind(source, target, read_only=True):
+    _mount(source, target, None, MS_BIND | MS_REC)
+    if read_only:
+        _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+
+
+def _enter_namespaces(config):
+    """New mount, network and PID namespaces, and a new root holding only the system, python
+    and the job folder (at /tmp/job). Returns the job folder's path there."""
+    job = config['job']
+    _call(_libc().unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID), "unshare")
+    _mount(None, '/', None, MS_REC | MS_PRIVATE)
+    root = os.path.join(job, '.root')
+    os.mkdir(root, 0o755)
+    _mount('tmpfs', root, 'tmpfs', MS_NOSUID | MS_NODEV, 'size=256m,mode=755')
+    for name in SYSTEM_FOLDERS:
+        source, target = '/' + name, os.path.join(root, name)
+        if os.path.islink(source):
+            os.symlink(os.readlink(source), target)
+        elif os.path.isdir(source):
+            os.mkdir(target, 0o755)
+            _bind(source, target)
+    for path in config['expose']:  # python and its packages, wherever they are
+        target = root + path
+        if not os.path.isdir(target) or not os.listdir(target):
+            os.makedirs(target, 0o755, exist_ok=True)
+            _bind(path, target)
+    os.mkdir(os.path.join(root, 'dev'), 0o755)
+    _bind('/dev', os.path.join(root, 'dev'), read_only=False)
+    if os.path.isdir(os.path.join(root, 'dev', 'shm')):
+        _mount('tmpfs', os.path.join(root, 'dev', 'shm'), 'tmpfs', MS_NOSUID | MS_NODEV,
+               'size=64m,mode=1777')
+    os.mkdir(os.path.join(root, 'proc'), 0o555)
+    os.mkdir(os.path.join(root, 'tmp'))
+    os.chmod(os.path.join(root, 'tmp'), 0o1777)
+    os.mkdir(root + JOB_IN_NAMESPACE, 0o755)
+    _mount(job, root + JOB_IN_NAMESPACE, None, MS_BIND)
+    pid = os.fork()
+    if pid:  # stay outside the new PID namespace until its first process, the command, ends
+        _, status = os.waitpid(pid, 0)
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    _call(_libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
+    _mount('proc', os.path.join(root, 'proc'), 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    os.chroot(root)
+    return JOB_IN_NAMESPACE
+
+
+def launch(config):
+    """Set up as config says and exec config['command'] (with '{job}' replaced)."""
+    job = config['job']
+    if config['mode'] == 'namespace':
+        job = _enter_namespaces(config)
+    limits = config['limits']
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+    resource.setrlimit(resource.RLIMIT_AS, (limits['memory'], limits['memory']))
+    resource.setrlimit(resource.RLIMIT_CPU, (limits['cpu'], limits['cpu'] + 5))
+    if config['mode'] in ('namespace', 'uid'):
+        uid = config['uid']
+        resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        _call(_libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
+    _call(_libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
+    os.chdir(job)
+    env = {**config['env'], 'HOME': job, 'TMPDIR': '/tmp'}
+    command = [part.replace('{job}', job) for part in config['command']]
+    os.execve(command[0], command, env)
+
+
+# ----------------------------------------------------------------------------------------------
+# The grader's side.
+
+class Output:
+    """The first head and last tail bytes of a stream, and how many bytes it held."""
+
+    def __init__(self, head, tail):
+        self.head_limit, self.head, self.tail, self.total = head, bytearray(), deque(), 0
+        self.tail_limit, self.tail_size = tail, 0
+
+    def add(self, data):
+        self.total += len(data)
+        room = self.head_limit - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail.append(bytes(data))
+            self.tail_size += len(data)
+            while self.tail and self.tail_size - len(self.tail[0]) >= self.tail_limit:
+                self.tail_size -= len(self.tail.popleft())
+
+    def text(self):
+        tail = b''.join(self.tail)[-self.tail_limit:] if self.tail_limit else b''
+        skipped = self.total - len(self.head) - len(tail)
+        middle = f"\n[... {skipped} bytes not shown ...]\n".encode() if skipped else b''
+        return (bytes(self.head) + middle + tail).decode('utf-8', errors='replace')
+
+
+def _pump(stream, output):
+    try:
+        while True:
+            data = stream.read1(65536)
+            if not data:
+                break
+            output.add(data)
+    except (OSError, ValueError):
+        pass
+
+
+def processes_of(uid=None, session=None, parent=None, zombies=False):
+    """pids whose real, effective, saved or fs uid is uid, or whose session or parent is given
+    (zombies too if zombies)."""
+    found = []
+    for entry in os.scandir('/proc'):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if uid is not None:
+                status = Path(entry.path, 'status').read_text()
+                uids = next(line for line in status.splitlines() if line.startswith('Uid:'))
+                if str(uid) in uids.split()[1:]:
+                    found.append(int(entry.name))
+            else:
+                fields = Path(entry.path, 'stat').read_text().rsplit(')', 1)[1].split()
+                if (session is not None and int(fields[3]) == session) or \
+                        (parent is not None and int(fields[1]) == parent
+                         and (zombies or fields[0] != 'Z')):
+                    found.append(int(entry.name))
+        except (OSError, StopIteration, IndexError, ValueError):
+            continue
+    return found
+
+
+def kill_all(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+class Sandbox:
+    """Starts commands at one isolation level; run() returns (exit status, Output)."""
+
+    def __init__(self, mode):
+        self.mode = mode
+        self.active = set()  # pids of our running launchers (the 'none' level's orphan sweep)
+        self.lock = threading.Lock()
+        if mode == 'none':
+            _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        self.expose = python_paths()
+
+    def uid(self, slot):
+        return slot_uid(slot)
+
+    def prepare(self, path, slot):
+        """Give the job folder to the slot's user (root levels); the code writes only there."""
+        if self.mode == 'none':
+            return
+        uid = self.uid(slot)
+        for root, folders, files in os.walk(path):
+            os.chown(root, uid, uid)
+            for name in files:
+                os.chown(os.path.join(root, name), uid, uid)
+
+    def run(self, job, command, slot, limits, env, watch, output):
+        """Run command (a list; '{job}' stands for the job folder) with limits.
+
+        watch() is called every 20 ms while it runs; when it returns True, the run is killed.
+        What it prints goes into output (an Output). Returns (exit status, None if killed;
+        output).
+        """
+        config = {'mode': self.mode, 'job': str(job), 'command': command, 'env': env,
+                  'limits': limits, 'uid': self.uid(slot), 'expose': self.expose}
+        process = subprocess.Popen(
+            [sys.executable, '-I', '-B', __file__, json.dumps(config)], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, cwd=job)
+        with self.lock:
+            self.active.add(process.pid)
+        pump = threading.Thread(target=_pump, args=(process.stdout, output), daemon=True)
+        pump.start()
+        killed = False
+        try:
+            while process.poll() is None:
+                if watch():
+                    killed = True
+                    break
+                time.sleep(0.02)
+        finally:
+            self.clean_up(process, slot)
+            with self.lock:
+                self.active.discard(process.pid)
+        pump.join(timeout=5)
+        process.stdout.close()
+        return (None if killed else process.returncode), output
+
+    def clean_up(self, process, slot):
+        """Kill the run and everything it started, wherever it went (new sessions included)."""
+        for _ in range(100):
+            pids = [process.pid] if process.poll() is None else []
+            pids += processes_of(session=process.pid)
+            if self.mode == 'none':
+                with self.lock:
+                    pids += [pid for pid in processes_of(parent=os.getpid())
+                             if pid not in self.active]
+            else:
+                pids += processes_of(uid=self.uid(slot))
+            if not pids:
+                break
+            kill_all(pids)
+            time.sleep(0.01)
+            reap_orphans(self.active)
+        process.wait()
+        reap_orphans(self.active)
+
+
+def reap_orphans(active):
+    """Collect dead processes reparented to us (the 'none' level makes us their subreaper)."""
+    for pid in processes_of(parent=os.getpid(), zombies=True):
+        if pid not in active:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+
+
+def slot_uid(slot):
+    """The uid of slot: UID_BASE + slot, skipping uids that belong to an account."""
+    import pwd
+    uid, free = UID_BASE, -1
+    while True:
+        try:
+            pwd.getpwuid(uid)
+        except KeyError:
+            free += 1
+            if free == slot:
+                return uid
+        uid += 1
+
+
+def python_paths():
+    """Folders the child's python needs: its installation and its packages."""
+    import site
+    import numpy
+    paths = {sys.base_prefix, sys.prefix, sys.exec_prefix,
+             os.path.dirname(os.path.realpath(sys.executable)),
+             str(Path(numpy.__file__).resolve().parent.parent)}
+    paths |= {path for path in site.getsitepackages() if os.path.isdir(path)}
+    paths = {str(Path(path).resolve()) for path in paths}
+    return sorted(path for path in paths
+                  if not any(Path(path).is_relative_to(other) and path != other
+                             for other in paths))
+
+
+if __name__ == '__main__':
+    launch(json.loads(sys.argv[1]))
