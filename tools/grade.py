@@ -136,14 +136,20 @@ def main(argv=None):
                              'this kit into a temporary folder)')
     parser.add_argument('--regrade', action='store_true',
                         help='grade again the submissions that are already graded')
+    parser.add_argument('--results', type=Path, default=None,
+                        help='grade the one SUBMISSION folder given (wherever its loss.py lies '
+                             'inside) and also write its results.json here (Gradescope)')
     parser.add_argument('--isolation', choices=('auto',) + sandbox.MODES, default='auto',
                         help='how the submitted code is kept apart (README, "Grading")')
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"-j {args.jobs}: must be at least 1")
+    if args.results and len(args.submissions) != 1:
+        parser.error("--results takes exactly one SUBMISSION")
     try:
         rubric = Rubric(args.rubric, official.TESTS, rules.RULES)
-        found = submissions.find(args.submissions)
+        found = ([submissions.Submission(args.submissions[0])] if args.results
+                 else submissions.find(args.submissions))
     except (RubricError, ValueError) as err:
         sys.exit(f"grade.py: {err}")
     digest = grader_digest(rubric)
@@ -207,6 +213,8 @@ def main(argv=None):
                   f"{args.jobs}, isolation {mode}")
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
+    if args.results:
+        write_atomically(args.results, (out / found[0].name / 'results.json').read_text())
     write_atomically(out / 'gradebook.csv', gradebook(out, rubric))
     print(table(out, [submission.name for submission in found], rubric))
     print(f"wrote {out / 'gradebook.csv'} and {len(found)} results.json in {out}")
