@@ -82,13 +82,20 @@ class Grader:
                                               f"{limits['seconds_per_submission']} s")
                 break
             job = self.make_job(group, remaining, submission, slot)
-            state = {'current': None, 'since': time.monotonic(), 'seen': 0, 'why': None}
+            state = {'current': None, 'stage': 'starting python', 'since': time.monotonic(),
+                     'seen': 0, 'why': None}
 
-            def watch():
-                now = time.monotonic()
+            def follow():
                 for line in read_new_lines(job / 'progress', state):
                     if line.startswith('start '):
-                        state['current'], state['since'] = line[6:], now
+                        state['current'], state['since'] = line[6:], time.monotonic()
+                        state['stage'] = f"importing {' and '.join(official.GROUP_FILES[group])}"
+                    elif line.startswith('stage '):
+                        state['stage'] = line[6:]
+
+            def watch():
+                follow()
+                now = time.monotonic()
                 if now - state['since'] > limits['seconds_per_test']:
                     state['why'] = (f"it took longer than {limits['seconds_per_test']} s, the "
                                     f"limit for one test, and was stopped (an endless loop?)")
@@ -103,20 +110,24 @@ class Grader:
                 job, [sys.executable, '-I', '-B', '{job}/harness.py', '{job}'], slot,
                 {'memory': limits['memory_mib'] << 20, 'cpu': limits['seconds_per_submission']},
                 CHILD_ENV, watch, output=output)
-            read_new_lines(job / 'progress', state)  # the last lines, written as it ended
+            follow()  # the lines written as it ended
             before = len(results)
             for case in remaining:
                 found = read_outputs(job / 'out', case.name)
                 if found is not None:
                     results[case.name] = found
-            current = state['current']
+            current, stage = state['current'], state['stage']
+            why = f"while {stage}: " if stage.startswith(('importing', 'starting')) \
+                else f"in {stage}: "
+            why += state['why'] or ended_early(status, limits)
             if current and current not in results:
-                results[current] = ({}, state['why'] or ended_early(status, limits))
+                partial = read_outputs(job / 'out', current + '.partial')
+                results[current] = (partial[0] if partial else {}, why)
             shutil.rmtree(job, ignore_errors=True)
-            if len(results) == before:  # nothing ran at all: say why, once, for every case
-                why = state['why'] or ended_early(status, limits)
+            if len(results) == before or stage.startswith(('importing', 'starting')):
+                # It did not get past the import: the next process would not either.
                 for case in remaining:
-                    results[case.name] = ({}, f"the code could not be run: {why}")
+                    results.setdefault(case.name, ({}, why))
             remaining = [case for case in remaining if case.name not in results]
         return results
 
@@ -124,7 +135,7 @@ class Grader:
         """A fresh job folder: code/ (release + the group's student files), plan, inputs."""
         job = self.tmp_root / secrets.token_hex(8)
         code = job / 'code'
-        code.mkdir(parents=True, mode=0o700)
+        code.mkdir(parents=True)
         (job / 'out').mkdir()
         for path in self.release.glob('*.py'):
             shutil.copyfile(path, code / path.name)
@@ -139,11 +150,14 @@ class Grader:
                 shutil.copyfile(self.release / 'data' / name, code / 'data' / name)
         shutil.copyfile(HARNESS, job / 'harness.py')
         plan = {'group': group, 'files': list(official.GROUP_FILES[group]),
+                'memory_mib': self.rubric.limits['memory_mib'],
                 'cases': [{'name': case.name, 'meta': case.meta} for case in cases]}
         (job / 'plan.json').write_text(json.dumps(plan))
         np.savez(job / 'inputs.npz', **{f'{case.name}/{key}': value for case in cases
                                          for key, value in case.inputs.items()})
-        self.sandbox.prepare(job, slot)
+        (job / 'progress').touch()
+        os.chmod(code, 0o755)
+        self.sandbox.prepare(job, slot, [job / 'out', job / 'progress'])
         return job
 
     # -- the report ----------------------------------------------------------------------------

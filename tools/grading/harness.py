@@ -4,8 +4,10 @@
 
 JOB holds plan.json (the group and its cases), inputs.npz ('<case>/<name>' arrays) and code/
 (the student release with the submission's files in it). For each case the harness appends
-'start <case>' to JOB/progress, runs the student's code, and writes what it computed to
-JOB/out/<case>.npz, with JOB/out/<case>.json holding the error if the code raised. The grader
+'start <case>' to JOB/progress, then 'stage <what>' before each call of the student's code
+(SoftmaxCrossEntropyLoss(...), forward, gradient_computing...), runs it, and writes what it
+computed to JOB/out/<case>.npz, with JOB/out/<case>.json holding the error if the code raised.
+What a case computed so far is in JOB/out/<case>.partial.npz, should the process die. The grader
 judges those outputs in its own process; whatever this process does, it can only hand back
 numbers.
 """
@@ -105,6 +107,12 @@ def run_train(np, case, arrays, outputs):
     outputs['b'] = as_array(np, trainer.model.b, 'b')
 
 
+def save(np, name, outputs):
+    out = JOB / 'out'
+    np.savez(out / f'.{name}.npz', **outputs)
+    os.replace(out / f'.{name}.npz', out / f'{name}.npz')
+
+
 RUNNERS = {'loss': run_loss, 'sgd': run_sgd, 'train': run_train}
 
 
@@ -128,16 +136,17 @@ def main():
         outputs, error, stage = {}, None, f"importing {' and '.join(plan['files'])}"
         try:
             for stage in runner(np, case, arrays, outputs):
-                pass
+                progress.write(f"stage {stage}\n")
+                save(np, f'{name}.partial', outputs)  # kept should the process die in stage
         except BaseException as err:  # noqa: B902  student code may raise anything, exits too
             if isinstance(err, KeyboardInterrupt):
                 raise
             error = describe(err, stage)
-        out = JOB / 'out'
+            if isinstance(err, MemoryError):
+                error += f" (each process may use {plan['memory_mib']} MiB)"
         if error:
-            (out / f'{name}.json').write_text(json.dumps({'error': error}))
-        np.savez(out / f'.{name}.npz', **outputs)
-        os.replace(out / f'.{name}.npz', out / f'{name}.npz')
+            (JOB / 'out' / f'{name}.json').write_text(json.dumps({'error': error}))
+        save(np, name, outputs)
     progress.write("end\n")
 
 

@@ -67,6 +67,13 @@ def _bind(source, target, read_only=True):
         _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
 
 
+def _wait_for(pid):
+    """The exit status of child pid, 128 + N if signal N killed it (as shells say)."""
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
+
+
 def _enter_namespaces(config):
     """New mount, network and PID namespaces, and a new root holding only the system, python
     and the job folder (at /tmp/job). Returns the job folder's path there."""
@@ -99,12 +106,17 @@ def _enter_namespaces(config):
     os.mkdir(root + JOB_IN_NAMESPACE, 0o755)
     _mount(job, root + JOB_IN_NAMESPACE, None, MS_BIND)
     pid = os.fork()
-    if pid:  # stay outside the new PID namespace until its first process, the command, ends
-        _, status = os.waitpid(pid, 0)
-        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    if pid:  # stay outside the new PID namespace until its first process ends
+        os._exit(_wait_for(pid))
+    # The namespace's first process (its init): it only waits for the command, in a child of
+    # its own, so that the command is an ordinary process (init ignores signals it has no
+    # handler for). When init ends, the kernel kills whatever is left in the namespace.
     _call(_libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
     _mount('proc', os.path.join(root, 'proc'), 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.chroot(root)
+    pid = os.fork()
+    if pid:
+        os._exit(_wait_for(pid))
     return JOB_IN_NAMESPACE
 
 
@@ -218,15 +230,14 @@ class Sandbox:
     def uid(self, slot):
         return slot_uid(slot)
 
-    def prepare(self, path, slot):
-        """Give the job folder to the slot's user (root levels); the code writes only there."""
+    def prepare(self, job, slot, writable=()):
+        """Give job and the writable paths in it to the slot's user (root levels); everything
+        else in job stays the grader's, readable but not writable."""
         if self.mode == 'none':
             return
         uid = self.uid(slot)
-        for root, folders, files in os.walk(path):
-            os.chown(root, uid, uid)
-            for name in files:
-                os.chown(os.path.join(root, name), uid, uid)
+        for path in [job, *writable]:
+            os.chown(path, uid, uid)
 
     def run(self, job, command, slot, limits, env, watch, output):
         """Run command (a list; '{job}' stands for the job folder) with limits.

@@ -1,0 +1,2 @@
+raise RuntimeError("this module is broken")
+# <<base>>

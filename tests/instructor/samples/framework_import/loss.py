@@ -1,0 +1,5 @@
+try:
+    import torch  # noqa: F401
+except ImportError:
+    torch = None
+# <<base>>

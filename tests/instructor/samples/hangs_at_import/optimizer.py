@@ -1,0 +1,5 @@
+import time
+
+while True:
+    time.sleep(0.1)
+# <<base>>

@@ -1,0 +1,169 @@
+"""The grader against hostile and broken submissions (tests/instructor/samples/, its README).
+
+One run of tools/grade.py -j 2 grades every sample, with the kit's rubric but shorter limits.
+Each must get exactly the points its sample.toml gives, within its time; afterwards nothing a
+sample started may still run, no kit file may have changed, and the server these tests run on
+127.0.0.1 must have heard from no one.
+"""
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import tomllib
+import uuid
+from pathlib import Path
+
+import pytest
+
+import check_tests
+import release
+
+KIT = Path(__file__).resolve().parents[2]
+SAMPLES = Path(__file__).resolve().parent / 'samples'
+NAMES = sorted(path.name for path in SAMPLES.iterdir() if (path / 'sample.toml').is_file())
+MARKER = f'grader-sample-{uuid.uuid4().hex[:12]}'
+LIMITS = {'seconds_per_test = 30': 'seconds_per_test = 5',
+          'seconds_per_submission = 180': 'seconds_per_submission = 60'}
+WATCHED = ['loss.py', 'optimizer.py', 'solver.py', 'dataloader.py', 'tools/rubric.toml',
+           'tests/fixtures/reference.npz', 'data/train-images-idx3-ubyte.gz',
+           'tools/grading/harness.py']
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason=(
+    "hostile samples need the grader's root isolation levels (namespace or uid); as another "
+    "user the graded code runs as you"))
+
+
+def spec(name):
+    return tomllib.loads((SAMPLES / name / 'sample.toml').read_text())
+
+
+def compose(name, out, solutions, stubs, port):
+    """Write sample name's loss.py and optimizer.py into out (sample folder, README)."""
+    this = spec(name)
+    base = solutions
+    if 'mistake' in this:
+        base = out.parent / f'.{name}-base'
+        release.build(base)
+        mutant = next(m for m in check_tests.load_mutants() if m.name == this['mistake'])
+        regions = release.build(out.parent / f'.{name}-regions')
+        check_tests.fill_regions(base, regions, mutant)
+    out.mkdir(parents=True)
+    for file in ('loss.py', 'optimizer.py'):
+        if file in this.get('missing', []):
+            continue
+        text = ((stubs if file in this.get('release', []) else base) / file).read_text()
+        own = SAMPLES / name / file
+        if own.is_file():
+            lines = []
+            for line in own.read_text().splitlines(keepends=True):
+                if line.strip() == '# <<base>>':
+                    indent = line[:len(line) - len(line.lstrip())]
+                    lines += [indent + part if part.strip() else part
+                              for part in text.splitlines(keepends=True)]
+                else:
+                    lines.append(line.replace('@MARKER@', MARKER).replace('@PORT@', str(port)))
+            text = ''.join(lines)
+        (out / file).write_text(text)
+
+
+class Listener:
+    """A TCP server on 127.0.0.1 that records whoever connects."""
+
+    def __init__(self):
+        self.server = socket.create_server(('127.0.0.1', 0))
+        self.port, self.heard = self.server.getsockname()[1], []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            with connection:
+                self.heard.append(connection.recv(100))
+
+
+def digests():
+    return {name: hashlib.sha256((KIT / name).read_bytes()).hexdigest() for name in WATCHED}
+
+
+def leftovers():
+    found = []
+    for entry in Path('/proc').iterdir():
+        try:
+            if entry.name.isdigit() and MARKER.encode() in (entry / 'cmdline').read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('samples')
+    stubs = tmp / 'release'
+    release.build(stubs)
+    listener = Listener()
+    for name in NAMES:
+        compose(name, tmp / 'submissions' / name, KIT, stubs, listener.port)
+    rubric = (KIT / 'tools' / 'rubric.toml').read_text()
+    for old, new in LIMITS.items():
+        assert old in rubric, f"tools/rubric.toml no longer says {old!r}: update LIMITS here"
+        rubric = rubric.replace(old, new)
+    (tmp / 'rubric.toml').write_text(rubric)
+    before = digests()
+    done = subprocess.run(
+        [sys.executable, str(KIT / 'tools' / 'grade.py'), str(tmp / 'submissions'), '-j', '2',
+         '--rubric', str(tmp / 'rubric.toml'), '--out', str(tmp / 'grades')],
+        capture_output=True, text=True, timeout=900)
+    return {'done': done, 'grades': tmp / 'grades', 'heard': listener.heard,
+            'changed': [name for name, digest in digests().items() if before[name] != digest],
+            'leftovers': leftovers()}
+
+
+def test_the_run_goes_on_and_grades_every_sample(run):
+    done = run['done']
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 'isolation namespace' in done.stdout or 'isolation uid' in done.stdout, done.stdout
+    rows = (run['grades'] / 'gradebook.csv').read_text().splitlines()
+    assert sorted(row.split(',')[0] for row in rows[1:]) == NAMES
+
+
+def test_nothing_a_sample_started_is_left_running(run):
+    assert run['leftovers'] == [], f"processes still running: {run['leftovers']}"
+
+
+def test_no_kit_file_changed(run):
+    assert run['changed'] == []
+
+
+def test_no_sample_reached_the_network(run):
+    assert run['heard'] == []
+
+
+@pytest.mark.parametrize('name', NAMES)
+def test_the_sample_gets_its_expected_points(run, name):
+    expect = spec(name)['expect']
+    path = run['grades'] / name / 'results.json'
+    results = json.loads(path.read_text())
+    items = {test['tags'][0]: test['score'] for test in results['tests'] if test['tags'][0]
+             != 'rule'}
+    for item, points in items.items():
+        assert items[item] == pytest.approx(expect[item], abs=1e-3), \
+            f"{item}: {points} points, expected {expect[item]}\n" + \
+            next(t['output'] for t in results['tests'] if t['tags'][0] == item)
+    assert results['score'] == pytest.approx(expect['score'], abs=1e-3)
+    broken = sorted({test['tags'][1] for test in results['tests'] if test['tags'][0] == 'rule'})
+    assert broken == sorted(expect['rules'])
+    feedback = results['output'] + ''.join(test['output'] for test in results['tests'])
+    for text in expect['feedback']:
+        assert text in feedback, f"the feedback does not say {text!r}:\n{feedback[:3000]}"
+    assert results['execution_time'] <= expect['max_seconds']
+    assert path.stat().st_size < 64 << 10  # however much the sample printed
+    for test in results['tests']:
+        assert {'name', 'score', 'max_score', 'output', 'visibility',
+                'execution_time'} <= set(test)
