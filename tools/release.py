@@ -1,6 +1,6 @@
 """Build the student release from this source: each solution region becomes a stub.
 
-    python tools/release.py [--out release/] [--force] [--grader]
+    python tools/release.py [--out release/] [--force] [--grader] [--classroom]
 
 A solution region is every line from `### BEGIN SOLUTION` to `### END SOLUTION`, markers
 included. In the release it is replaced, at the region's indentation, by one line that fails
@@ -12,6 +12,8 @@ Everything else is copied byte for byte, except the notebooks (outputs cleared) 
 (written from tools/student_README.md). The release holds the top-level .py files and notebooks,
 requirements.txt, pytest.ini, .gitignore, data/ (without unpacked *-ubyte copies) and tests/
 without tests/hidden/ and tests/instructor/; --grader adds tests/hidden/ (the graders' kit).
+--classroom adds .github/workflows/classroom.yml (from tools/classroom/classroom.yml): GitHub
+Classroom's autograding, which runs the student tests of the TODOs on every push.
 """
 import argparse
 import ast
@@ -27,6 +29,8 @@ STUB_PHRASE = 'see the TODO above'
 STUB = 'raise NotImplementedError("{name} ({file}): not written yet, ' + STUB_PHRASE + '")'
 STUDENT_README = KIT / 'tools' / 'student_README.md'
 INCLUDE_MARK = '<!-- from README.md: '  # a template line "<!-- from README.md: Set up -->"
+CLASSROOM_TEMPLATE = KIT / 'tools' / 'classroom' / 'classroom.yml'
+CLASSROOM_WORKFLOW = Path('.github', 'workflows', 'classroom.yml')
 
 TOP_LEVEL = ('*.py', '*.ipynb', 'requirements.txt', 'pytest.ini', '.gitignore')
 FOLDERS = ('data', 'tests')
@@ -172,9 +176,10 @@ def check_out_folder(out, source, force):
         shutil.rmtree(out)
 
 
-def build(out, source=KIT, grader=False, force=False):
+def build(out, source=KIT, grader=False, force=False, classroom=False):
     """Write the release of source into out; returns the solution regions it replaced.
 
+    With classroom, the release also holds GitHub Classroom's workflow (CLASSROOM_WORKFLOW).
     Everything is prepared before anything is written: bad markers leave out untouched.
     """
     files, replaced = {}, []
@@ -187,6 +192,8 @@ def build(out, source=KIT, grader=False, force=False):
             data = clear_outputs(data)
         files[relative] = data
     files[Path('README.md')] = student_readme(source).encode('utf-8')
+    if classroom:
+        files[CLASSROOM_WORKFLOW] = CLASSROOM_TEMPLATE.read_bytes()
     check_out_folder(Path(out), source, force)
     for relative, data in files.items():
         (Path(out) / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -202,13 +209,19 @@ def main(argv=None):
                         help='delete the out folder first if it is not empty')
     parser.add_argument('--grader', action='store_true',
                         help='include the hidden tests (tests/hidden/): the kit graders use')
+    parser.add_argument('--classroom', action='store_true',
+                        help='add .github/workflows/classroom.yml: GitHub Classroom runs the '
+                             'student tests of the TODOs on every push (README, "For '
+                             'instructors")')
     args = parser.parse_args(argv)
     try:
-        regions = build(args.out, grader=args.grader, force=args.force)
+        regions = build(args.out, grader=args.grader, force=args.force,
+                        classroom=args.classroom)
     except ValueError as err:
         sys.exit(f"release.py: {err}")
     print(f"wrote {args.out}: {len(regions)} solution regions replaced by stubs "
-          f"({', '.join(f'{region.path} {region.function}' for region in regions)})")
+          f"({', '.join(f'{region.path} {region.function}' for region in regions)})"
+          + (f", and {CLASSROOM_WORKFLOW.as_posix()}" if args.classroom else ""))
 
 
 if __name__ == '__main__':
