@@ -31,7 +31,8 @@ from collections import deque
 from pathlib import Path
 
 MODES = ('namespace', 'uid', 'none')
-UID_BASE = 61000  # slot i of -j runs as uid UID_BASE + i (skipping any uid that has an account)
+UID_BASE = 61000  # each slot of -j runs as a uid of its own from here up (see claim_uid)
+UID_LOCKS = '/tmp/grade-uid-locks'
 MAX_PROCESSES = 64  # per slot user: bounds fork bombs in the uid levels
 FILE_SIZE_LIMIT = 256 << 20
 CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
@@ -174,14 +175,17 @@ class Output:
 
 
 def _pump(stream, output):
+    """Read stream into output until every process holding its other end has gone; then close
+    it (here: closing it from another thread would wait for this read)."""
     try:
         while True:
-            data = stream.read1(65536)
+            data = os.read(stream.fileno(), 65536)
             if not data:
                 break
             output.add(data)
-    except (OSError, ValueError):
+    except OSError:
         pass
+    stream.close()
 
 
 def processes_of(uid=None, session=None, parent=None, zombies=False):
@@ -223,12 +227,19 @@ class Sandbox:
         self.mode = mode
         self.active = set()  # pids of our running launchers (the 'none' level's orphan sweep)
         self.lock = threading.Lock()
+        self.uids, self.claims = {}, []
         if mode == 'none':
             _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         self.expose = python_paths()
 
     def uid(self, slot):
-        return slot_uid(slot)
+        """The uid of slot: a uid no account has and no other grader on this machine uses."""
+        if self.mode == 'none':
+            return None
+        with self.lock:
+            if slot not in self.uids:
+                self.uids[slot] = claim_uid(set(self.uids.values()), self.claims)
+            return self.uids[slot]
 
     def prepare(self, job, slot, writable=()):
         """Give job and the writable paths in it to the slot's user (root levels); everything
@@ -266,8 +277,7 @@ class Sandbox:
             self.clean_up(process, slot)
             with self.lock:
                 self.active.discard(process.pid)
-        pump.join(timeout=5)
-        process.stdout.close()
+        pump.join(timeout=5)  # a process that escaped would keep it reading: let it be
         return (None if killed else process.returncode), output
 
     def clean_up(self, process, slot):
@@ -300,18 +310,30 @@ def reap_orphans(active):
                 pass
 
 
-def slot_uid(slot):
-    """The uid of slot: UID_BASE + slot, skipping uids that belong to an account."""
+def claim_uid(taken, claims):
+    """A uid from UID_BASE up that has no account, is not in taken and that we could lock
+    (UID_LOCKS/<uid>, held until this process ends): two graders at once never share a uid,
+    so neither kills the other's processes when it cleans up."""
+    import fcntl
     import pwd
-    uid, free = UID_BASE, -1
-    while True:
+    os.makedirs(UID_LOCKS, mode=0o700, exist_ok=True)
+    for uid in range(UID_BASE, UID_BASE + 10000):
+        if uid in taken:
+            continue
         try:
             pwd.getpwuid(uid)
+            continue
         except KeyError:
-            free += 1
-            if free == slot:
-                return uid
-        uid += 1
+            pass
+        handle = open(os.path.join(UID_LOCKS, str(uid)), 'a')
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        claims.append(handle)
+        return uid
+    raise RuntimeError(f"no free uid from {UID_BASE}: remove stale locks in {UID_LOCKS}")
 
 
 def python_paths():
