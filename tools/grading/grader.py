@@ -163,7 +163,7 @@ class Grader:
     # -- the report ----------------------------------------------------------------------------
 
     def report(self, submission, results, outputs, seconds, findings, total_seconds):
-        tests, score = [], 0.0
+        tests, score, shown = [], 0.0, {}
         group_of = {name: spec[0] for name, spec in official.TESTS.items()}
         for item_name, item in self.rubric.items.items():
             verdicts = [self.judge.judge(test, self.cases, results) for test in item['tests']]
@@ -172,12 +172,17 @@ class Grader:
             score += points
             groups = sorted({group_of[test] for test in item['tests']})
             text = '\n\n'.join(message for _, message in verdicts)
-            printed = [outputs[group] for group in groups if group in outputs
-                       and outputs[group].total]
-            for output in printed:
+            for group in groups:
+                output = outputs.get(group)
+                if output is None or not output.total:
+                    continue
+                if group in shown:
+                    text += f"\n\nWhat your code printed is under {shown[group]}."
+                    continue
+                shown[group] = item['title']
+                cut = ' (its start and its end)' if output.total > len(output.text()) else ''
                 text += (f"\n\nYour code printed {output.total} bytes while these tests ran"
-                         f"{' (the start and the end are shown)' if output.total > len(output.head) else ''}:\n"
-                         f"{output.text()}")
+                         f"{cut}:\n{output.text()}")
             tests.append({'name': item['title'], 'score': round(points, 4),
                           'max_score': item['points'], 'output': text, 'visibility': 'visible',
                           'execution_time': round(sum(seconds.get(g, 0) for g in groups), 3),
