@@ -91,7 +91,10 @@ def _enter_namespaces(config):
         elif os.path.isdir(source):
             os.mkdir(target, 0o755)
             _bind(source, target)
-    for path in config['expose']:  # python and its packages, wherever they are
+    os.mkdir(os.path.join(root, 'proc'), 0o555)
+    os.mkdir(os.path.join(root, 'tmp'))
+    os.chmod(os.path.join(root, 'tmp'), 0o1777)
+    for path in config['expose']:  # python and its packages, wherever they are (even in /tmp)
         target = root + path
         if not os.path.isdir(target) or not os.listdir(target):
             os.makedirs(target, 0o755, exist_ok=True)
@@ -101,9 +104,6 @@ def _enter_namespaces(config):
     if os.path.isdir(os.path.join(root, 'dev', 'shm')):
         _mount('tmpfs', os.path.join(root, 'dev', 'shm'), 'tmpfs', MS_NOSUID | MS_NODEV,
                'size=64m,mode=1777')
-    os.mkdir(os.path.join(root, 'proc'), 0o555)
-    os.mkdir(os.path.join(root, 'tmp'))
-    os.chmod(os.path.join(root, 'tmp'), 0o1777)
     os.mkdir(root + JOB_IN_NAMESPACE, 0o755)
     _mount(job, root + JOB_IN_NAMESPACE, None, MS_BIND)
     pid = os.fork()
