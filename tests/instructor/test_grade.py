@@ -359,3 +359,31 @@ def test_two_graders_at_once_leave_each_other_alone(tmp_path):
     outputs = [run.communicate(timeout=600)[0] for run in runs]
     assert all(run.returncode == 0 for run in runs), outputs
     assert '[1/1] ann: 100/100' in outputs[0], outputs[0]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the memory cgroup of a run needs root")
+def test_all_the_processes_of_a_run_share_one_memory_limit(tmp_path):
+    """Three children of 400 MiB each fit the per-process limit, not 512 MiB together."""
+    from grading.grader import CHILD_ENV
+    from grading.sandbox import Sandbox
+    box = Sandbox('namespace')
+    assert box.memory_root, "no memory cgroup here: the limit would be per process only"
+    code = ("import os, time\n"
+            "pids = []\n"
+            "for _ in range(3):\n"
+            "    pid = os.fork()\n"
+            "    if pid == 0:\n"
+            "        block = bytearray(400 << 20)\n"  # zero-filled: every page is touched
+            "        time.sleep(1)\n"
+            "        os._exit(0)\n"
+            "    pids.append(pid)\n"
+            "print('killed', sum(os.waitpid(pid, 0)[1] == 9 for pid in pids))\n")
+    os.chmod(tmp_path, 0o711)
+    for limit, killed in ((512 << 20, 'killed 2'), (2048 << 20, 'killed 0')):
+        job = tmp_path / f'job{limit}'
+        job.mkdir()
+        box.prepare(job, 0)
+        output = Output(4096, 4096)
+        status, _ = box.run(job, [sys.executable, '-I', '-c', code], 0,
+                            {'memory': limit, 'cpu': 30}, CHILD_ENV, lambda: False, output)
+        assert status == 0 and killed in output.text(), (limit, output.text())

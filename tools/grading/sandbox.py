@@ -13,7 +13,9 @@ Three levels, the strongest this machine allows (`--isolation auto`):
   your files. Use it for your own tests, not to grade strangers.
 
 Every level sets the limits (address space, CPU seconds, file size), gives the code a scratch
-folder and a small environment, and kills whatever the code started once it is over.
+folder and a small environment, and kills whatever the code started once it is over. Where
+root can make memory cgroups (not in Docker), all of a run's processes also share one memory
+limit, so a submission cannot take more than it by starting many processes.
 
     python sandbox.py CONFIG   (the child side: set up, drop privileges, exec the command)
 """
@@ -124,6 +126,9 @@ def _enter_namespaces(config):
 def launch(config):
     """Set up as config says and exec config['command'] (with '{job}' replaced)."""
     job = config['job']
+    if config['cgroup']:  # first, so that everything started from here on is in it
+        with open(os.path.join(config['cgroup'], 'cgroup.procs'), 'w') as procs:
+            procs.write(str(os.getpid()))
     if config['mode'] == 'namespace':
         job = _enter_namespaces(config)
     limits = config['limits']
@@ -228,6 +233,7 @@ class Sandbox:
         self.active = set()  # pids of our running launchers (the 'none' level's orphan sweep)
         self.lock = threading.Lock()
         self.uids, self.claims = {}, []
+        self.memory_root, self.groups = (own_memory_cgroup() if os.geteuid() == 0 else None), 0
         if mode == 'none':
             _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         self.expose = python_paths()
@@ -257,8 +263,10 @@ class Sandbox:
         What it prints goes into output (an Output). Returns (exit status, None if killed;
         output).
         """
+        group = self.memory_group(limits['memory'])
         config = {'mode': self.mode, 'job': str(job), 'command': command, 'env': env,
-                  'limits': limits, 'uid': self.uid(slot), 'expose': self.expose}
+                  'limits': limits, 'uid': self.uid(slot), 'expose': self.expose,
+                  'cgroup': group}
         process = subprocess.Popen(
             [sys.executable, '-I', '-B', __file__, json.dumps(config)], stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, cwd=job)
@@ -277,8 +285,30 @@ class Sandbox:
             self.clean_up(process, slot)
             with self.lock:
                 self.active.discard(process.pid)
+            remove_group(group)
         pump.join(timeout=5)  # a process that escaped would keep it reading: let it be
         return (None if killed else process.returncode), output
+
+    def memory_group(self, limit):
+        """A new memory cgroup holding all a run's processes to limit bytes together, or None
+        where cgroups cannot be made (not root, or a read-only /sys/fs/cgroup as in Docker):
+        then only each process is limited (RLIMIT_AS)."""
+        if self.memory_root is None:
+            return None
+        with self.lock:
+            self.groups += 1
+            path = os.path.join(self.memory_root, f'grade-{os.getpid()}-{self.groups}')
+        try:
+            os.mkdir(path)
+            for name, value in (('memory.limit_in_bytes', limit), ('memory.max', limit),
+                                ('memory.swap.max', 0)):
+                if os.path.exists(os.path.join(path, name)):
+                    Path(path, name).write_text(str(value))
+        except OSError:
+            remove_group(path)
+            self.memory_root = None  # it will not work next time either
+            return None
+        return path
 
     def clean_up(self, process, slot):
         """Kill the run and everything it started, wherever it went (new sessions included)."""
@@ -308,6 +338,42 @@ def reap_orphans(active):
                 os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
                 pass
+
+
+def own_memory_cgroup():
+    """The folder of this process's memory cgroup (v1 or v2), or None."""
+    try:
+        lines = Path('/proc/self/cgroup').read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        number, controllers, path = line.split(':', 2)
+        if 'memory' in controllers.split(','):
+            folder = '/sys/fs/cgroup/memory' + path
+            return folder if os.path.isdir(folder) else None
+    for line in lines:  # v2: one hierarchy, and the memory controller must be on
+        if line.startswith('0::'):
+            folder = '/sys/fs/cgroup' + line[3:]
+            try:
+                if 'memory' in Path('/sys/fs/cgroup/cgroup.controllers').read_text().split():
+                    return folder
+            except OSError:
+                return None
+    return None
+
+
+def remove_group(path):
+    """Remove the cgroup path once its processes are gone (they were killed just before)."""
+    if path is None:
+        return
+    for _ in range(50):
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.02)
 
 
 def claim_uid(taken, claims):
