@@ -37,11 +37,9 @@ def student_functions(release_dir):
                       if STUB_MARK.search(line)]
         if stub_lines:
             spans = function_spans(ast.parse(text))
-            functions[path.name] = [name for name, first, last in spans
-                                    if any(first <= line <= last for line in stub_lines)
-                                    and not any(inner != name and inner.startswith(name + '.')
-                                                and f <= line <= l for line in stub_lines
-                                                for inner, f, l in spans)]
+            # each stub belongs to the innermost function around it
+            functions[path.name] = [max((span for span in spans if span[1] <= line <= span[2]),
+                                        key=lambda span: span[1])[0] for line in stub_lines]
     return functions
 
 
