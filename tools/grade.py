@@ -169,6 +169,7 @@ def main(argv=None):
     if skipped:
         print(f"{len(skipped)} already graded, skipped (--regrade grades them again)")
 
+    interrupted = False
     tmp_root = Path(tempfile.mkdtemp(prefix='grade-'))
     os.chmod(tmp_root, 0o711)  # the sandboxed user may pass through, to its own job folder only
     try:
@@ -187,37 +188,47 @@ def main(argv=None):
         slots = queue.Queue()
         for slot in range(args.jobs):
             slots.put(slot)
+        counter = iter(range(1, len(todo) + 1))
 
         def grade(submission):
+            """Grade submission and save its results at once: a run stopped later keeps it."""
             slot = slots.get()
             try:
-                return grader.grade(submission, slot)
+                results = grader.grade(submission, slot)
             finally:
                 slots.put(slot)
+            folder = out / submission.name
+            write_atomically(folder / 'results.json', json.dumps(results, indent=1))
+            write_atomically(folder / 'grading.json', json.dumps(
+                {'submission': submission.digest, 'grader': digest}))
+            print(f"[{next(counter)}/{len(todo)}] {submission.name}: {results['score']:g}/"
+                  f"{results['max_score']:g} in {results['execution_time']:.1f} s", flush=True)
 
         started = time.monotonic()
-        with ThreadPoolExecutor(args.jobs) as pool:
-            futures = {pool.submit(grade, submission): submission for submission in todo}
-            for number, future in enumerate(as_completed(futures), 1):
-                submission = futures[future]
-                results = future.result()
-                folder = out / submission.name
-                write_atomically(folder / 'results.json', json.dumps(results, indent=1))
-                write_atomically(folder / 'grading.json', json.dumps(
-                    {'submission': submission.digest, 'grader': digest}))
-                print(f"[{number}/{len(todo)}] {submission.name}: {results['score']:g}/"
-                      f"{results['max_score']:g} in {results['execution_time']:.1f} s",
-                      flush=True)
-        if todo:
+        pool = ThreadPoolExecutor(args.jobs)
+        try:
+            for future in as_completed([pool.submit(grade, sub) for sub in todo]):
+                future.result()
+        except KeyboardInterrupt:
+            pool.shutdown(wait=True, cancel_futures=True)  # those running finish and are saved
+            interrupted = True
+            print("interrupted: what was graded is saved; run the same command again to grade "
+                  "the rest", file=sys.stderr)
+        pool.shutdown()
+        if todo and not interrupted:
             print(f"graded {len(todo)} in {time.monotonic() - started:.1f} s with -j "
                   f"{args.jobs}, isolation {mode}")
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
-    if args.results:
+    graded = [sub.name for sub in found if (out / sub.name / 'results.json').is_file()]
+    if args.results and graded:
         write_atomically(args.results, (out / found[0].name / 'results.json').read_text())
     write_atomically(out / 'gradebook.csv', gradebook(out, rubric))
-    print(table(out, [submission.name for submission in found], rubric))
-    print(f"wrote {out / 'gradebook.csv'} and {len(found)} results.json in {out}")
+    print(table(out, graded, rubric))
+    print(f"wrote {out / 'gradebook.csv'}; {len(graded)} of the {len(found)} submissions given "
+          f"have a results.json in {out}")
+    if interrupted:
+        sys.exit(130)
 
 
 if __name__ == '__main__':

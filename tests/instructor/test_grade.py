@@ -3,8 +3,10 @@ re-runs, the gradebook, and the level without root ('none')."""
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -387,3 +389,26 @@ def test_all_the_processes_of_a_run_share_one_memory_limit(tmp_path):
         status, _ = box.run(job, [sys.executable, '-I', '-c', code], 0,
                             {'memory': limit, 'cpu': 30}, CHILD_ENV, lambda: False, output)
         assert status == 0 and killed in output.text(), (limit, output.text())
+
+
+def test_an_interrupted_run_keeps_what_it_graded_and_the_next_run_does_the_rest(tmp_path):
+    for name in ('s1', 's2', 's3', 's4', 's5', 's6'):
+        (tmp_path / 'class' / name).mkdir(parents=True)
+        for file in ('loss.py', 'optimizer.py'):
+            (tmp_path / 'class' / name / file).write_bytes((KIT / file).read_bytes())
+    out = tmp_path / 'grades'
+    run = subprocess.Popen(GRADE + [str(tmp_path / 'class'), '--out', str(out)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(600):
+        if len(list(out.glob('*/results.json'))) >= 2 or run.poll() is not None:
+            break
+        time.sleep(0.1)
+    run.send_signal(signal.SIGINT)  # Ctrl-C
+    stdout, stderr = run.communicate(timeout=120)
+    assert run.returncode == 130 and 'interrupted: what was graded is saved' in stderr, stderr
+    graded = len(list(out.glob('*/results.json')))
+    assert 2 <= graded < 6
+    again = grade(tmp_path / 'class', '--out', out)
+    assert f'{graded} already graded, skipped' in again.stdout
+    with open(out / 'gradebook.csv', newline='') as stream:
+        assert [float(row['score']) for row in csv.DictReader(stream)] == [100.0] * 6

@@ -126,6 +126,9 @@ def _enter_namespaces(config):
 def launch(config):
     """Set up as config says and exec config['command'] (with '{job}' replaced)."""
     job = config['job']
+    _call(_libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
+    if os.getppid() != config['grader']:  # the grader died before that: stop here
+        os._exit(1)
     if config['cgroup']:  # first, so that everything started from here on is in it
         with open(os.path.join(config['cgroup'], 'cgroup.procs'), 'w') as procs:
             procs.write(str(os.getpid()))
@@ -266,7 +269,7 @@ class Sandbox:
         group = self.memory_group(limits['memory'])
         config = {'mode': self.mode, 'job': str(job), 'command': command, 'env': env,
                   'limits': limits, 'uid': self.uid(slot), 'expose': self.expose,
-                  'cgroup': group}
+                  'cgroup': group, 'grader': os.getpid()}
         process = subprocess.Popen(
             [sys.executable, '-I', '-B', __file__, json.dumps(config)], stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, cwd=job)
