@@ -51,7 +51,8 @@ def write_atomically(path, text):
 
 
 def choose_isolation(wanted, tmp_root):
-    """(Sandbox, note) at the wanted level, or the strongest that works here for 'auto'."""
+    """(Sandbox, its level, why stronger levels were passed over): the wanted level, or for
+    'auto' the strongest that runs python with numpy here. ValueError if none does."""
     if wanted == 'auto':
         candidates = ['namespace', 'uid'] if os.geteuid() == 0 else ['none']
     else:
@@ -70,9 +71,10 @@ def choose_isolation(wanted, tmp_root):
                             lambda: False, output)
         shutil.rmtree(job, ignore_errors=True)
         if status == 0:
-            return box, mode
-        failures.append(f"{mode}: {output.text().strip().splitlines()[-1:] or status}")
-    raise RuntimeError("no isolation level works here (" + '; '.join(map(str, failures)) + ")")
+            return box, mode, failures
+        last = output.text().strip().splitlines()[-1:] or [f'exit status {status}']
+        failures.append(f"{mode}: {last[0]}")
+    raise ValueError(f"isolation {wanted}: no level works here ({'; '.join(failures)})")
 
 
 def gradebook(out, rubric):
@@ -180,7 +182,12 @@ def main(argv=None):
             release = tmp_root / 'release'
             release_tool.build(release)
             os.chmod(release, 0o755)
-        box, mode = choose_isolation(args.isolation, tmp_root)
+        try:
+            box, mode, passed_over = choose_isolation(args.isolation, tmp_root)
+        except ValueError as err:
+            sys.exit(f"grade.py: {err}")
+        for why in passed_over:
+            print(f"note: isolation {why}; using {mode}", file=sys.stderr)
         if mode == 'none':
             print("warning: isolation 'none': the graded code runs as you and can read your "
                   "files (run as root for the namespace or uid levels)", file=sys.stderr)
