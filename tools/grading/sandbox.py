@@ -24,7 +24,6 @@ import json
 import os
 import resource
 import signal
-import stat
 import subprocess
 import sys
 import threading
