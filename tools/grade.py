@@ -125,6 +125,61 @@ def table(out, names, rubric):
                      for row in [header] + lines)
 
 
+def grade_all(args, rubric, todo, out, digest, tmp_root):
+    """Grade the submissions todo, args.jobs at once, saving each one's results as it is done.
+
+    On Ctrl-C, the runs under way are killed (those submissions stay ungraded), the others are
+    not started, and KeyboardInterrupt goes on up.
+    """
+    release = args.release
+    if release is None:
+        import release as release_tool
+        release = tmp_root / 'release'
+        release_tool.build(release)
+        os.chmod(release, 0o755)
+    try:
+        box, mode, passed_over = choose_isolation(args.isolation, tmp_root)
+    except ValueError as err:
+        sys.exit(f"grade.py: {err}")
+    for why in passed_over:
+        print(f"note: isolation {why}; using {mode}", file=sys.stderr)
+    if mode == 'none':
+        print("warning: isolation 'none': the graded code runs as you and can read your "
+              "files (run as root for the namespace or uid levels)", file=sys.stderr)
+    grader = Grader(rubric, release, box, tmp_root)
+    slots = queue.Queue()
+    for slot in range(args.jobs):
+        slots.put(slot)
+    counter = iter(range(1, len(todo) + 1))
+
+    def grade(submission):
+        slot = slots.get()
+        try:
+            results = grader.grade(submission, slot)
+        finally:
+            slots.put(slot)
+        folder = out / submission.name
+        write_atomically(folder / 'results.json', json.dumps(results, indent=1))
+        write_atomically(folder / 'grading.json', json.dumps(
+            {'submission': submission.digest, 'grader': digest}))
+        print(f"[{next(counter)}/{len(todo)}] {submission.name}: {results['score']:g}/"
+              f"{results['max_score']:g} in {results['execution_time']:.1f} s", flush=True)
+
+    started = time.monotonic()
+    pool = ThreadPoolExecutor(args.jobs)
+    try:
+        for future in as_completed([pool.submit(grade, submission) for submission in todo]):
+            future.result()
+    except KeyboardInterrupt:
+        grader.stop.set()  # the runs under way are killed; those submissions stay ungraded
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if todo:
+        print(f"graded {len(todo)} in {time.monotonic() - started:.1f} s with -j {args.jobs}, "
+              f"isolation {mode}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('submissions', nargs='+', type=Path,
@@ -170,61 +225,19 @@ def main(argv=None):
             todo.append(submission)
     if skipped:
         print(f"{len(skipped)} already graded, skipped (--regrade grades them again)")
+    for submission in todo:  # their old grades are stale: never let one reach the gradebook
+        for name in ('grading.json', 'results.json'):
+            (out / submission.name / name).unlink(missing_ok=True)
 
     interrupted = False
     tmp_root = Path(tempfile.mkdtemp(prefix='grade-'))
     os.chmod(tmp_root, 0o711)  # the sandboxed user may pass through, to its own job folder only
     try:
-        release = args.release
-        if release is None:
-            sys.path.insert(0, str(KIT / 'tools'))
-            import release as release_tool
-            release = tmp_root / 'release'
-            release_tool.build(release)
-            os.chmod(release, 0o755)
-        try:
-            box, mode, passed_over = choose_isolation(args.isolation, tmp_root)
-        except ValueError as err:
-            sys.exit(f"grade.py: {err}")
-        for why in passed_over:
-            print(f"note: isolation {why}; using {mode}", file=sys.stderr)
-        if mode == 'none':
-            print("warning: isolation 'none': the graded code runs as you and can read your "
-                  "files (run as root for the namespace or uid levels)", file=sys.stderr)
-        grader = Grader(rubric, release, box, tmp_root)
-        slots = queue.Queue()
-        for slot in range(args.jobs):
-            slots.put(slot)
-        counter = iter(range(1, len(todo) + 1))
-
-        def grade(submission):
-            """Grade submission and save its results at once: a run stopped later keeps it."""
-            slot = slots.get()
-            try:
-                results = grader.grade(submission, slot)
-            finally:
-                slots.put(slot)
-            folder = out / submission.name
-            write_atomically(folder / 'results.json', json.dumps(results, indent=1))
-            write_atomically(folder / 'grading.json', json.dumps(
-                {'submission': submission.digest, 'grader': digest}))
-            print(f"[{next(counter)}/{len(todo)}] {submission.name}: {results['score']:g}/"
-                  f"{results['max_score']:g} in {results['execution_time']:.1f} s", flush=True)
-
-        started = time.monotonic()
-        pool = ThreadPoolExecutor(args.jobs)
-        try:
-            for future in as_completed([pool.submit(grade, sub) for sub in todo]):
-                future.result()
-        except KeyboardInterrupt:
-            pool.shutdown(wait=True, cancel_futures=True)  # those running finish and are saved
-            interrupted = True
-            print("interrupted: what was graded is saved; run the same command again to grade "
-                  "the rest", file=sys.stderr)
-        pool.shutdown()
-        if todo and not interrupted:
-            print(f"graded {len(todo)} in {time.monotonic() - started:.1f} s with -j "
-                  f"{args.jobs}, isolation {mode}")
+        grade_all(args, rubric, todo, out, digest, tmp_root)
+    except KeyboardInterrupt:
+        interrupted = True
+        print("interrupted: what was graded is saved; run the same command again to grade the "
+              "rest", file=sys.stderr)
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
     graded = [sub.name for sub in found if (out / sub.name / 'results.json').is_file()]

@@ -3,6 +3,7 @@ re-runs, the gradebook, and the level without root ('none')."""
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -293,6 +294,22 @@ def test_a_second_run_skips_what_is_graded_and_grades_what_changed(graded):
     assert again.returncode == 0 and '2 already graded, skipped' in again.stdout
     assert (tmp / 'grades' / 'ann' / 'results.json').stat().st_mtime_ns == before
     (tmp / 'class' / 'bob' / 'optimizer.py').write_bytes((KIT / 'optimizer.py').read_bytes())
+    (tmp / 'class' / 'cat').mkdir()  # a new one, with an optimizer.py that never returns
+    (tmp / 'class' / 'cat' / 'optimizer.py').write_text('while True:\n    pass\n')
+    run = subprocess.Popen(GRADE + [str(tmp / 'class'), '--out', str(tmp / 'grades')],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(600):  # stopped while it grades: bob's stale grade must not stay
+        if not (tmp / 'grades' / 'bob' / 'results.json').exists() and \
+                not (tmp / 'grades' / 'cat' / 'results.json').exists():
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
+    run.send_signal(signal.SIGINT)
+    run.communicate(timeout=120)
+    with open(tmp / 'grades' / 'gradebook.csv', newline='') as stream:
+        shown = {row['submission']: float(row['score']) for row in csv.DictReader(stream)}
+    assert shown.get('bob') in (None, 25.0) and shown['ann'] == 100  # never bob's old 0
+    shutil.rmtree(tmp / 'class' / 'cat')
     changed = grade(tmp / 'class', '--out', tmp / 'grades')
     assert '1 already graded' in changed.stdout and '[1/1] bob: 25/100' in changed.stdout
     forced = grade(tmp / 'class' / 'ann', '--out', tmp / 'grades', '--regrade')

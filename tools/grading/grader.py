@@ -10,6 +10,7 @@ import os
 import secrets
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,11 +26,18 @@ CHILD_ENV = {'PATH': '/usr/local/bin:/usr/bin:/bin', 'LANG': 'C.UTF-8', 'OMP_NUM
 TRAIN_FILES = ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz')
 
 
+class Stopped(Exception):
+    """Grader.stop was set while a submission was being graded: it has no grade."""
+
+
 class Grader:
-    """Grades submissions with one rubric, release and sandbox; safe to use from threads."""
+    """Grades submissions with one rubric, release and sandbox; safe to use from threads.
+    Setting stop (a threading.Event) kills the runs under way and makes grade() raise Stopped.
+    """
 
     def __init__(self, rubric, release, sandbox, tmp_root, kit=official.KIT):
         self.rubric, self.release, self.sandbox = rubric, Path(release), sandbox
+        self.stop = threading.Event()
         self.tmp_root = Path(tmp_root)
         self.cases = official.all_cases(rubric)
         self.functions = rules.student_functions(self.release)
@@ -96,6 +104,8 @@ class Grader:
             def watch():
                 follow()
                 now = time.monotonic()
+                if self.stop.is_set():
+                    return True
                 if now - state['since'] > limits['seconds_per_test']:
                     state['why'] = (f"it took longer than {limits['seconds_per_test']} s, the "
                                     f"limit for one test, and was stopped (an endless loop?)")
@@ -110,6 +120,9 @@ class Grader:
                 job, [sys.executable, '-I', '-B', '{job}/harness.py', '{job}'], slot,
                 {'memory': limits['memory_mib'] << 20, 'cpu': limits['seconds_per_submission']},
                 CHILD_ENV, watch, output=output)
+            if self.stop.is_set():
+                shutil.rmtree(job, ignore_errors=True)
+                raise Stopped(submission.name)
             follow()  # the lines written as it ended
             before = len(results)
             for case in remaining:
