@@ -8,22 +8,26 @@ Three levels, the strongest this machine allows (`--isolation auto`):
   process it started.
 - uid (root, no namespaces: a Docker container such as Gradescope's): the same user of its own,
   without the namespaces. Files readable by everyone stay readable, so keep the grader's files
-  private (tools/gradescope.py's run_autograder does); network is refused by an audit hook only.
+  private (tools/gradescope.py's run_autograder does).
 - none (not root): limits, a new session and cleanup, but the code runs as you and can read
   your files. Use it for your own tests, not to grade strangers.
 
-Every level sets the limits (address space, CPU seconds, file size), gives the code a scratch
-folder and a small environment, and kills whatever the code started once it is over. Where
+Every level sets the limits (address space, CPU seconds, file size), refuses internet sockets
+with a seccomp filter, gives the code a scratch folder and a small environment, and kills
+whatever the code started once it is over. Where
 root can make memory cgroups (not in Docker), all of a run's processes also share one memory
 limit, so a submission cannot take more than it by starting many processes.
 
     python sandbox.py CONFIG   (the child side: set up, drop privileges, exec the command)
 """
 import ctypes
+import errno
 import json
 import os
+import platform
 import resource
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -41,6 +45,8 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
 SYSTEM_FOLDERS = ('usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'etc')
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 1, 38, 36
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+IO_URING_SETUP = 425  # the same number on x86_64 and aarch64
 JOB_IN_NAMESPACE = '/tmp/job'
 
 
@@ -67,6 +73,46 @@ def _bind(source, target, read_only=True):
     _mount(source, target, None, MS_BIND | MS_REC)
     if read_only:
         _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+
+
+def _refuse_internet_sockets():
+    """A seccomp filter: socket(AF_INET or AF_INET6, ...) fails with EACCES, here and in every
+    process started from here, whatever it runs (a Python audit hook binds this Python only).
+    Needs no privilege, only no_new_privs first; works in Docker. Returns False where the
+    machine is not one it knows (x86_64, aarch64)."""
+    known = {'x86_64': (0xC000003E, 41), 'aarch64': (0xC00000B7, 198)}  # audit arch, socket()
+    if platform.machine() not in known:
+        return False
+    arch, socket_call = known[platform.machine()]
+    load, jump_if_equal, jump_if_above_or_equal, give = 0x20, 0x15, 0x35, 0x06
+    allow, refuse = 0x7FFF0000, 0x00050000 | errno.EACCES  # SECCOMP_RET_ALLOW, _ERRNO
+    program = [
+        (load, 0, 0, 4),                          # 0: the architecture of the call
+        (jump_if_equal, 1, 0, arch),              # 1: ours: go on at 3
+        (give, 0, 0, refuse),                     # 2: another (32-bit calls): refused
+        (load, 0, 0, 0),                          # 3: the call's number
+        (jump_if_above_or_equal, 6, 0, 0x40000000),  # 4: the x32 numbers: refused (at 11)
+        (jump_if_equal, 5, 0, IO_URING_SETUP),    # 5: io_uring can open sockets: refused
+        (jump_if_equal, 0, 3, socket_call),       # 6: socket(): go on at 7, else allowed
+        (load, 0, 0, 16),                         # 7: its first argument, the domain
+        (jump_if_equal, 2, 0, socket.AF_INET),    # 8: refused (at 11)
+        (jump_if_equal, 1, 0, socket.AF_INET6),   # 9: refused (at 11)
+        (give, 0, 0, allow),                      # 10
+        (give, 0, 0, refuse),                     # 11
+    ]
+
+    class Filter(ctypes.Structure):
+        _fields_ = [('code', ctypes.c_ushort), ('jt', ctypes.c_ubyte), ('jf', ctypes.c_ubyte),
+                    ('k', ctypes.c_uint)]
+
+    class Program(ctypes.Structure):
+        _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.POINTER(Filter))]
+
+    filters = (Filter * len(program))(*[Filter(*line) for line in program])
+    fprog = Program(len(program), filters)
+    _call(_libc().prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0),
+          "prctl(PR_SET_SECCOMP)")
+    return True
 
 
 def _wait_for(pid):
@@ -146,6 +192,7 @@ def launch(config):
         os.setuid(uid)
         _call(_libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
     _call(_libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
+    _refuse_internet_sockets()
     os.chdir(job)
     env = {**config['env'], 'HOME': job, 'TMPDIR': '/tmp'}
     command = [part.replace('{job}', job) for part in config['command']]
