@@ -19,13 +19,14 @@ import shutil
 import sys
 import tempfile
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 KIT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(KIT / 'tools'))
 from grading import official, rules, sandbox, submissions  # noqa: E402
-from grading.grader import CHILD_ENV, Grader  # noqa: E402
+from grading.grader import CHILD_ENV, Grader, Stopped  # noqa: E402
 from grading.rubric import DEFAULT_RUBRIC, Rubric, RubricError  # noqa: E402
 
 GRADING = Path(__file__).resolve().parent / 'grading'
@@ -126,7 +127,8 @@ def table(out, names, rubric):
 
 
 def grade_all(args, rubric, todo, out, digest, tmp_root):
-    """Grade the submissions todo, args.jobs at once, saving each one's results as it is done.
+    """Grade the submissions todo, args.jobs at once, saving each one's results as it is done;
+    returns the names of those the grader itself failed on (they stay ungraded).
 
     On Ctrl-C, the runs under way are killed (those submissions stay ungraded), the others are
     not started, and KeyboardInterrupt goes on up.
@@ -150,18 +152,25 @@ def grade_all(args, rubric, todo, out, digest, tmp_root):
     slots = queue.Queue()
     for slot in range(args.jobs):
         slots.put(slot)
-    counter = iter(range(1, len(todo) + 1))
+    counter, failed = iter(range(1, len(todo) + 1)), []
 
     def grade(submission):
         slot = slots.get()
         try:
             results = grader.grade(submission, slot)
+            folder = out / submission.name
+            write_atomically(folder / 'results.json', json.dumps(results, indent=1))
+            write_atomically(folder / 'grading.json', json.dumps(
+                {'submission': submission.digest, 'grader': digest}))
+        except Stopped:
+            return
+        except Exception:  # the grader's own fault (a disk error, a bug): grade the others
+            failed.append(submission.name)
+            print(f"grade.py: could not grade {submission.name}, which stays ungraded:\n"
+                  f"{traceback.format_exc()}", file=sys.stderr)
+            return
         finally:
             slots.put(slot)
-        folder = out / submission.name
-        write_atomically(folder / 'results.json', json.dumps(results, indent=1))
-        write_atomically(folder / 'grading.json', json.dumps(
-            {'submission': submission.digest, 'grader': digest}))
         print(f"[{next(counter)}/{len(todo)}] {submission.name}: {results['score']:g}/"
               f"{results['max_score']:g} in {results['execution_time']:.1f} s", flush=True)
 
@@ -176,8 +185,9 @@ def grade_all(args, rubric, todo, out, digest, tmp_root):
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     if todo:
-        print(f"graded {len(todo)} in {time.monotonic() - started:.1f} s with -j {args.jobs}, "
-              f"isolation {mode}")
+        print(f"graded {len(todo) - len(failed)} in {time.monotonic() - started:.1f} s with -j "
+              f"{args.jobs}, isolation {mode}")
+    return failed
 
 
 def main(argv=None):
@@ -227,13 +237,17 @@ def main(argv=None):
         print(f"{len(skipped)} already graded, skipped (--regrade grades them again)")
     for submission in todo:  # their old grades are stale: never let one reach the gradebook
         for name in ('grading.json', 'results.json'):
-            (out / submission.name / name).unlink(missing_ok=True)
+            try:
+                (out / submission.name / name).unlink(missing_ok=True)
+            except OSError:
+                pass  # saving its new grade will fail too, and say so
 
     interrupted = False
     tmp_root = Path(tempfile.mkdtemp(prefix='grade-'))
     os.chmod(tmp_root, 0o711)  # the sandboxed user may pass through, to its own job folder only
+    failed = []
     try:
-        grade_all(args, rubric, todo, out, digest, tmp_root)
+        failed = grade_all(args, rubric, todo, out, digest, tmp_root)
     except KeyboardInterrupt:
         interrupted = True
         print("interrupted: what was graded is saved; run the same command again to grade the "
@@ -249,6 +263,8 @@ def main(argv=None):
           f"have a results.json in {out}")
     if interrupted:
         sys.exit(130)
+    if failed:
+        sys.exit(f"grade.py: {len(failed)} could not be graded ({', '.join(failed)}); see above")
 
 
 if __name__ == '__main__':

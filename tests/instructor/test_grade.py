@@ -429,3 +429,16 @@ def test_an_interrupted_run_keeps_what_it_graded_and_the_next_run_does_the_rest(
     assert f'{graded} already graded, skipped' in again.stdout
     with open(out / 'gradebook.csv', newline='') as stream:
         assert [float(row['score']) for row in csv.DictReader(stream)] == [100.0] * 6
+
+
+def test_a_submission_the_grader_cannot_save_is_reported_and_the_others_are_graded(tmp_path):
+    for name in ('ann', 'bob'):
+        (tmp_path / 'class' / name).mkdir(parents=True)
+        for file in ('loss.py', 'optimizer.py'):
+            (tmp_path / 'class' / name / file).write_bytes((KIT / file).read_bytes())
+    (tmp_path / 'grades').mkdir()
+    (tmp_path / 'grades' / 'ann').write_text('a file where the folder of results should be')
+    done = grade(tmp_path / 'class', '--out', tmp_path / 'grades')
+    assert done.returncode == 1 and 'could not grade ann, which stays ungraded' in done.stderr
+    assert "1 could not be graded (ann)" in done.stderr
+    assert json.loads((tmp_path / 'grades' / 'bob' / 'results.json').read_text())['score'] == 100

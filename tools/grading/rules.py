@@ -82,7 +82,7 @@ def check(files, functions):
             continue
         try:
             tree = ast.parse(text)
-        except SyntaxError:
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep, NUL bytes...
             findings += framework_by_text(name, text)
             continue
         findings += framework_imports(name, tree)
