@@ -15,9 +15,10 @@ staff can act. AUTOGRADER_ROOT (default /autograder) and PYTHON change where it 
 Python runs the grader.
 
 The zip holds, at their paths in this kit: tools/grade.py, tools/grading/*.py, the rubric as
-tools/rubric.toml, tests/reference_check.py, tests/fixtures/reference.npz, dataloader.py and
-data/; and release/, the student release (tools/release.py: stubs where the solutions are). It
-never holds the solutions: the zip is checked for them before it is written.
+tools/rubric.toml, tests/reference_check.py, tests/fixtures/reference.npz and dataloader.py;
+and release/, the student release (tools/release.py: stubs where the solutions are), whose
+data/ is the one the grader uses. It never holds the solutions: the zip is checked for them
+before it is written.
 """
 import argparse
 import os
@@ -139,8 +140,7 @@ def kit_files(source=KIT):
     tools = source / 'tools'
     paths = [tools / 'grade.py'] + sorted((tools / 'grading').glob('*.py'))
     paths += [source / 'tests' / 'reference_check.py',
-              source / 'tests' / 'fixtures' / 'reference.npz', source / 'dataloader.py',
-              source / 'data' / 'README.md'] + [source / 'data' / name for name in MNIST]
+              source / 'tests' / 'fixtures' / 'reference.npz', source / 'dataloader.py']
     missing = [str(path) for path in paths if not path.is_file()]
     if missing:
         raise ValueError(f"the grader needs {', '.join(missing)}, which is not there")

@@ -85,14 +85,16 @@ def test_the_zip_holds_the_grader_the_data_and_the_student_release(autograder):
     _, files = autograder
     needed = ['setup.sh', 'run_autograder', 'requirements-grader.txt', 'tools/grade.py',
               'tools/rubric.toml', 'tests/reference_check.py', 'tests/fixtures/reference.npz',
-              'dataloader.py', 'data/README.md']
+              'dataloader.py']
     needed += [f'tools/grading/{path.name}' for path in (KIT / 'tools' / 'grading').glob('*.py')]
-    needed += [f'data/{name}' for name in gradescope.MNIST]
     assert sorted(set(needed) - set(files)) == []
     for name in needed[3:]:
         if name != 'tools/rubric.toml':
             assert files[name] == (KIT / name).read_bytes(), name
     assert files['tools/rubric.toml'] == RUBRIC.read_bytes()
+    for name in gradescope.MNIST + ('README.md',):  # the data, once: in the release
+        assert files[f'release/data/{name}'] == (KIT / 'data' / name).read_bytes()
+        assert f'data/{name}' not in files
     shipped = {f'release/{path.as_posix()}' for path in release.release_files(KIT)}
     assert {name for name in files if name.startswith('release/')} == shipped | {
         'release/README.md'}
