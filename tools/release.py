@@ -23,6 +23,8 @@ from pathlib import Path
 
 import nbformat
 
+from grading.rules import function_spans
+
 KIT = Path(__file__).resolve().parent.parent
 BEGIN, END = '### BEGIN SOLUTION', '### END SOLUTION'
 STUB_PHRASE = 'see the TODO above'
@@ -68,7 +70,7 @@ def find_regions(path, text):
             begin = None
     if begin is not None:
         raise ValueError(f"{path}:{begin}: {BEGIN} is never closed by {END}")
-    functions = function_spans(text) if spans else []
+    functions = function_spans(ast.parse(text)) if spans else []
     regions = []
     for begin, end in spans:
         inside = [name for name, first, last in functions if first < begin <= last]
@@ -77,22 +79,6 @@ def find_regions(path, text):
                              f"its stub would fail as soon as the module is imported")
         regions.append(Region(path, begin - 1, lines[begin - 1:end], inside[-1]))
     return regions
-
-
-def function_spans(text):
-    """[(qualified name, first line, last line)] of every function, outer ones first."""
-    spans = []
-
-    def visit(node, prefix):
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                name = prefix + child.name
-                if not isinstance(child, ast.ClassDef):
-                    spans.append((name, child.lineno, child.end_lineno))
-                visit(child, name + '.')
-
-    visit(ast.parse(text), '')
-    return spans
 
 
 def strip_solutions(path, text):
