@@ -78,6 +78,16 @@ def choose_isolation(wanted, tmp_root):
     raise ValueError(f"isolation {wanted}: no level works here ({'; '.join(failures)})")
 
 
+def points_by_part(results):
+    """{item: points, 'rule_<name>': penalty (negative)} of one results.json."""
+    parts = {}
+    for test in results['tests']:
+        tags = test.get('tags', ['?'])
+        part = 'rule_' + tags[1] if tags[0] == 'rule' else tags[0]
+        parts[part] = parts.get(part, 0) + test['score']
+    return parts
+
+
 def gradebook(out, rubric):
     """Every grade in out as CSV text: one row per submission."""
     rows = []
@@ -86,15 +96,10 @@ def gradebook(out, rubric):
             results = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        by_tag = {}
-        for test in results['tests']:
-            tag = test.get('tags', ['?'])[0]
-            if tag == 'rule':
-                tag = 'rule_' + test['tags'][1]
-            by_tag[tag] = by_tag.get(tag, 0) + test['score']
+        parts = points_by_part(results)
         rows.append([path.parent.name, results['score'], results['max_score']]
-                    + [by_tag.get(item, 0) for item in rubric.items]
-                    + [by_tag.get('rule_' + rule, 0) for rule in rubric.rules]
+                    + [parts.get(item, 0) for item in rubric.items]
+                    + [parts.get('rule_' + rule, 0) for rule in rubric.rules]
                     + [results['execution_time']])
     text = io.StringIO()
     writer = csv.writer(text, lineterminator='\n')
@@ -110,14 +115,9 @@ def table(out, names, rubric):
     lines = []
     for name in names:
         results = json.loads((Path(out) / name / 'results.json').read_text())
-        scores = {item: 0 for item in rubric.items}
-        penalty = 0
-        for test in results['tests']:
-            if 'rule' in test['tags']:
-                penalty += test['score']
-            else:
-                scores[test['tags'][0]] += test['score']
-        lines.append([name] + [f"{scores[item]:g}/{rubric.items[item]['points']:g}"
+        parts = points_by_part(results)
+        penalty = sum(points for part, points in parts.items() if part.startswith('rule_'))
+        lines.append([name] + [f"{parts.get(item, 0):g}/{rubric.items[item]['points']:g}"
                                for item in rubric.items]
                      + [f"{penalty:g}", f"{results['score']:g}/{results['max_score']:g}",
                         f"{results['execution_time']:.1f}"])
