@@ -10,7 +10,7 @@ clearly when called, as nbgrader does:
 
 Everything else is copied byte for byte, except the notebooks (outputs cleared) and README.md
 (written from tools/student_README.md). The release holds the top-level .py files and notebooks,
-requirements.txt, pytest.ini, .gitignore, data/ (without unpacked *-ubyte copies) and tests/
+requirements.txt, pytest.ini, .gitignore, data/ (without unpacked *-ubyte copies), kit/ and tests/
 without tests/hidden/ and tests/instructor/; --grader adds tests/hidden/ (the graders' kit).
 --classroom adds .github/workflows/classroom.yml (from tools/classroom/classroom.yml): GitHub
 Classroom's autograding, which runs the student tests of the TODOs on every push.
@@ -35,7 +35,7 @@ CLASSROOM_TEMPLATE = KIT / 'tools' / 'classroom' / 'classroom.yml'
 CLASSROOM_WORKFLOW = Path('.github', 'workflows', 'classroom.yml')
 
 TOP_LEVEL = ('*.py', '*.ipynb', 'requirements.txt', 'pytest.ini', '.gitignore')
-FOLDERS = ('data', 'tests')
+FOLDERS = ('data', 'kit', 'tests')
 NEVER = ('__pycache__', '.pytest_cache', '.ipynb_checkpoints')
 HIDDEN_TESTS, INSTRUCTOR_TESTS = Path('tests', 'hidden'), Path('tests', 'instructor')
 
