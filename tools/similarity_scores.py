@@ -1,0 +1,125 @@
+"""Fingerprints of what students wrote, and how much two documents share beyond the class.
+
+Fingerprints are copydetect's k-grams (the MOSS method). Code is tokenised by Pygments and every
+name becomes V, every string S; comments and whitespace go: renaming and reformatting change no
+fingerprint. Text is lower-cased, with each run of punctuation and spaces as one space. Every
+k-gram is kept (a window of 1): these documents are short, and winnowing, which picks the
+smallest of Python's string hashes, would pick other k-grams on each run. The release's own
+fingerprints are dropped.
+
+A fingerprint weighs log((N + 1) / df), where df of the N documents hold it: one that nearly every
+student wrote weighs almost nothing, one that two students share weighs much. A pair's code (or
+text) score is the weight of the fingerprints both hold over the weight of those either holds
+(weighted Jaccard, 0 to 1); against a reference, it is the share of the submission's weight found
+in the reference, which may hold much else. The pair's score is 1 - (1 - code) * (1 - text): high
+when either is.
+"""
+import io
+import math
+import re
+
+import numpy as np
+from copydetect import CodeFingerprint
+
+CODE_K = 15  # characters of tokenised code (about half a line: 'V=V.V(V,V=1)V=')
+TEXT_K = 20  # characters of normalised text (three or four English words, a Chinese clause)
+MIN_SENTENCE_WORDS = 8  # shorter sentences are too common to count; a CJK character is half a word
+SENTENCE_END = re.compile(r'(?<=[.!?;:。！？；：])\s+|(?<=[。！？；：])|\n+')
+CJK = re.compile(r'[\u3400-\u9fff\uf900-\ufaff]')
+WORD = re.compile(r'[^\W\d_]+|\d+')
+RARE_SHARE = 0.1  # marked dark: a fingerprint held by at most this share of the documents (or 2)
+
+
+def normalised(text):
+    """(normalised text, positions): letters and digits lower-cased, each run of anything else as
+    one space; positions[i] is where the normalised text's i-th character is in text."""
+    chars, positions = [], []
+    for index, char in enumerate(text):
+        if char.isalnum():
+            lower = char.lower()
+            chars.append(lower if len(lower) == 1 else char)
+            positions.append(index)
+        elif chars and chars[-1] != ' ':
+            chars.append(' ')
+            positions.append(index)
+    return ''.join(chars), positions
+
+
+def normalise(text):
+    return normalised(text)[0].strip()
+
+
+def code_fingerprints(text, boilerplate=frozenset()):
+    """{fingerprint: [(start, end) in text]} of Python code, without those in boilerplate."""
+    found = CodeFingerprint('written.py', CODE_K, 1, language='python', fp=io.StringIO(text))
+    offsets = found.offsets
+    prints = {}
+    for value, starts in found.hash_idx.items():
+        if value in boilerplate:
+            continue
+        starts = np.asarray(starts)
+        ends = starts + CODE_K
+        if len(offsets):  # back from the tokenised code to the text, as copydetect does
+            at = offsets[:, 1]
+            starts = starts + at[np.clip(np.searchsorted(offsets[:, 0], starts), 0, len(at) - 1)]
+            ends = ends + at[np.clip(np.searchsorted(offsets[:, 0], ends), 0, len(at) - 1)]
+        prints[value] = list(zip(starts.tolist(), ends.tolist()))
+    return prints
+
+
+def text_fingerprints(text, boilerplate=frozenset()):
+    """{fingerprint: [(start, end) in text]} of prose, without those in boilerplate."""
+    plain, positions = normalised(text)
+    if len(plain) < TEXT_K:
+        return {}
+    found = CodeFingerprint('written.txt', TEXT_K, 1, filter=False, fp=io.StringIO(plain))
+    return {value: [(positions[start], positions[start + TEXT_K - 1] + 1) for start in starts]
+            for value, starts in found.hash_idx.items() if value not in boilerplate}
+
+
+def sentences(text):
+    """The normalised sentences of text long enough to count (MIN_SENTENCE_WORDS)."""
+    found = set()
+    for sentence in SENTENCE_END.split(text):
+        words = len(WORD.findall(CJK.sub(' ', sentence))) + len(CJK.findall(sentence)) / 2
+        if words >= MIN_SENTENCE_WORDS:
+            found.add(normalise(sentence))
+    return found
+
+
+class Weights:
+    """Each fingerprint's weight, log((N + 1) / df), over the N documents' fingerprint dicts."""
+
+    def __init__(self, documents):
+        counts = {}
+        for prints in documents:
+            for value in prints:
+                counts[value] = counts.get(value, 0) + 1
+        self.count = counts
+        self.rare = max(2, int(RARE_SHARE * len(documents)))
+        self.weight = {value: math.log((len(documents) + 1) / count)
+                       for value, count in counts.items()}
+
+    def total(self, values):
+        return math.fsum(self.weight[value] for value in values)  # fsum: the same in any order
+
+
+def similarity(a, b, weights, a_in_b=False):
+    """Weighted Jaccard of the fingerprint dicts a and b, or with a_in_b the share of a's weight
+    that b holds too."""
+    shared = weights.total(a.keys() & b.keys())
+    whole = weights.total(a) if a_in_b else weights.total(a.keys() | b.keys())
+    return shared / whole if whole else 0.0
+
+
+def combined(code, text):
+    return 1 - (1 - code) * (1 - text)
+
+
+def marks(prints, other, weights):
+    """[(start, end, 'rare' or 'common')] of the fingerprints in prints that other holds too."""
+    found = []
+    for value in prints.keys() & other.keys():
+        level = 'rare' if weights.count[value] <= weights.rare else 'common'
+        found += [(start, end, level) for start, end in prints[value]]
+    return found
