@@ -25,7 +25,7 @@ sys.path.insert(0, str(KIT / 'tools'))
 from grading import submissions  # noqa: E402
 from similarity_html import write_report  # noqa: E402
 from similarity_scores import (Weights, code_fingerprints, combined, normalise,  # noqa: E402
-                               sentences, similarity, text_fingerprints)
+                               sentence_score, sentences, similarity, text_fingerprints)
 from similarity_written import Release, observation_text, written_code  # noqa: E402
 
 REFERENCE_PREFIX = 'ref:'
@@ -36,14 +36,14 @@ SHOWN_ON_TERMINAL = 10
 
 
 class Document:
-    """A submission or a reference as compared: its code and its text (each one string, with
-    sections [(label, start, end)]), and notes on what could not be compared."""
+    """A submission or a reference as compared: its code and its text, each one string with
+    sections [(label, start, end, text as written)], and notes on what could not be compared."""
 
     def __init__(self, name, source, files, release, problems=(), reference=False):
         self.name, self.source, self.reference = name, Path(source), reference
         code, code_notes = written_code(files, release)
         text, text_notes = observation_text(files, release, normalise)
-        self.notes = list(problems) + code_notes + text_notes
+        self.notes = list(problems) + code_notes + (text_notes if text or not reference else [])
         self.code, self.code_sections = joined(code)
         self.text, self.text_sections = joined(text)
         self.code_prints = self.text_prints = {}
@@ -51,18 +51,20 @@ class Document:
 
 
 def joined(sections):
-    """(text, [(label, start, end)]) of sections [(label, text)], one blank line between them."""
+    """(text, [(label, start, end, as written)]) of sections [(label, compared, as written)],
+    the compared texts joined with a blank line between them."""
     text, spans = '', []
-    for label, part in sections:
+    for label, part, original in sections:
         if text:
             text += '\n\n'
-        spans.append((label, len(text), len(text) + len(part)))
+        spans.append((label, len(text), len(text) + len(part), original))
         text += part
     return text, spans
 
 
 class Pair:
     """Two documents compared; b is the reference when one is."""
+    __slots__ = ('a', 'b', 'code', 'text', 'score', 'identical')
 
     def __init__(self, a, b, code, text, identical):
         self.a, self.b, self.code, self.text = a, b, code, text
@@ -133,19 +135,23 @@ def compare(documents, release):
         document.code_prints = code_fingerprints(document.code, code_boilerplate)
         document.text_prints = text_fingerprints(document.text, text_boilerplate)
         document.sentences = set().union(*(sentences(document.text[start:end])
-                                           for _, start, end in document.text_sections))
+                                           for _, start, end, _ in document.text_sections))
     code_weights = Weights([document.code_prints for document in documents])
     text_weights = Weights([document.text_prints for document in documents])
+    sentence_counts = Weights([document.sentences for document in documents])
     pairs = []
     for a, b in itertools.combinations(documents, 2):
         if a.reference and b.reference:
             continue
         if a.reference:
             a, b = b, a
-        pairs.append(Pair(a, b,
-                          similarity(a.code_prints, b.code_prints, code_weights, b.reference),
-                          similarity(a.text_prints, b.text_prints, text_weights, b.reference),
-                          sorted(a.sentences & b.sentences)))
+        identical = sorted(a.sentences & b.sentences)
+        rare = sum(sentence_counts.count[sentence] <= sentence_counts.rare
+                   for sentence in identical)
+        pairs.append(Pair(a, b, similarity(a.code_prints, b.code_prints, code_weights),
+                          max(similarity(a.text_prints, b.text_prints, text_weights),
+                              sentence_score(rare)),
+                          identical))
     pairs.sort(key=lambda pair: (-round(pair.score, 9), pair.a.name, pair.b.name))
     return pairs, code_weights, text_weights
 

@@ -14,13 +14,14 @@ CLASSES = {level: name for name, level in LEVELS.items()}
 
 
 def marked(text, sections, spans):
-    """[(label, Markup)]: each section of text, escaped, with spans [(start, end, level)] in
-    <mark class="rare"> or <mark class="common"> (rare wins where they overlap)."""
+    """[(label, Markup, as written)]: each section of text, escaped, with spans [(start, end,
+    level)] in <mark class="rare"> or <mark class="common"> (rare wins where they overlap), and
+    the section as written if that differs."""
     level = np.zeros(len(text), np.int8)
     for start, end, name in spans:
         np.maximum(level[start:end], LEVELS[name], out=level[start:end])
     shown = []
-    for label, start, end in sections:
+    for label, start, end, original in sections:
         cuts = [start] + (np.flatnonzero(np.diff(level[start:end])) + start + 1).tolist() + [end]
         pieces = []
         for first, last in zip(cuts, cuts[1:]):
@@ -28,7 +29,8 @@ def marked(text, sections, spans):
             if level[first]:
                 piece = Markup(f'<mark class="{CLASSES[level[first]]}">{piece}</mark>')
             pieces.append(piece)
-        shown.append((label, Markup('').join(pieces)))
+        shown.append((label, Markup('').join(pieces),
+                      original if original != text[start:end] else None))
     return shown
 
 

@@ -1,19 +1,21 @@
 """Fingerprints of what students wrote, and how much two documents share beyond the class.
 
-Fingerprints are copydetect's k-grams (the MOSS method). Code is tokenised by Pygments and every
-name becomes V, every string S; comments and whitespace go: renaming and reformatting change no
-fingerprint. Text is lower-cased, with each run of punctuation and spaces as one space. Every
-k-gram is kept (a window of 1): these documents are short, and winnowing, which picks the
-smallest of Python's string hashes, would pick other k-grams on each run. The release's own
-fingerprints are dropped.
+Fingerprints are copydetect's k-grams (the MOSS method). Code, one statement a line as
+ast.unparse writes it, is tokenised by Pygments: every name becomes V, every string S, and
+spacing goes, so renaming and reformatting change no fingerprint; the k-grams are taken within
+each statement, so reordering statements changes none either. Text is lower-cased, with each run
+of punctuation and spaces as one space. Every k-gram is kept (a window of 1): these documents are
+short, and winnowing, which keeps the smallest of Python's string hashes, would keep other
+k-grams on each run. The release's own fingerprints are dropped.
 
 A fingerprint weighs log((N + 1) / df), where df of the N documents hold it: one that nearly every
 student wrote weighs almost nothing, one that two students share weighs much. A pair's code (or
 text) score is the weight of the fingerprints both hold over the weight of those either holds
-(weighted Jaccard, 0 to 1); against a reference, it is the share of the submission's weight found
-in the reference, which may hold much else. The pair's score is 1 - (1 - code) * (1 - text): high
-when either is.
+(weighted Jaccard, 0 to 1). An identical sentence of eight words or more that few others wrote
+is strong evidence on its own: the text score is at least sentence_score(how many). The pair's
+score is 1 - (1 - code) * (1 - text): high when either is.
 """
+import functools
 import io
 import math
 import re
@@ -21,12 +23,13 @@ import re
 import numpy as np
 from copydetect import CodeFingerprint
 
-CODE_K = 15  # characters of tokenised code (about half a line: 'V=V.V(V,V=1)V=')
+CODE_K = 15  # characters of tokenised code (about half a statement: 'V=V.V(V,V=1,V=T')
 TEXT_K = 20  # characters of normalised text (three or four English words, a Chinese clause)
-MIN_SENTENCE_WORDS = 8  # shorter sentences are too common to count; a CJK character is half a word
+MIN_SENTENCE_WORDS = 8  # words of letters (numbers do not count), a CJK character half a word
+SENTENCE_DOUBT = 0.7  # each identical sentence few others wrote leaves this share of doubt
 SENTENCE_END = re.compile(r'(?<=[.!?;:。！？；：])\s+|(?<=[。！？；：])|\n+')
 CJK = re.compile(r'[\u3400-\u9fff\uf900-\ufaff]')
-WORD = re.compile(r'[^\W\d_]+|\d+')
+WORD = re.compile(r'[^\W\d_]+')
 RARE_SHARE = 0.1  # marked dark: a fingerprint held by at most this share of the documents (or 2)
 
 
@@ -50,13 +53,32 @@ def normalise(text):
 
 
 def code_fingerprints(text, boilerplate=frozenset()):
-    """{fingerprint: [(start, end) in text]} of Python code, without those in boilerplate."""
-    found = CodeFingerprint('written.py', CODE_K, 1, language='python', fp=io.StringIO(text))
+    """{fingerprint: [(start, end) in text]} of Python code, one statement a line (as
+    ast.unparse writes it), without those in boilerplate.
+
+    The k-grams are taken within each line, so that reordering statements changes none; a line
+    shorter than CODE_K once tokenised is one fingerprint.
+    """
+    prints, at = {}, 0
+    for line in text.splitlines(keepends=True):
+        for value, spans in line_fingerprints(line).items():
+            if value not in boilerplate:
+                prints.setdefault(value, []).extend((at + start, at + end) for start, end in spans)
+        at += len(line)
+    return prints
+
+
+@functools.lru_cache(maxsize=1 << 16)  # students write many of the same lines
+def line_fingerprints(line):
+    """{fingerprint: [(start, end) in line]} of one line of code (not to be changed: cached)."""
+    found = CodeFingerprint('written.py', CODE_K, 1, language='python', fp=io.StringIO(line))
+    if not found.filtered_code.strip():
+        return {}
+    if len(found.filtered_code) < CODE_K:
+        return {hash(found.filtered_code): [(0, len(line.rstrip()))]}
     offsets = found.offsets
     prints = {}
     for value, starts in found.hash_idx.items():
-        if value in boilerplate:
-            continue
         starts = np.asarray(starts)
         ends = starts + CODE_K
         if len(offsets):  # back from the tokenised code to the text, as copydetect does
@@ -78,7 +100,8 @@ def text_fingerprints(text, boilerplate=frozenset()):
 
 
 def sentences(text):
-    """The normalised sentences of text long enough to count (MIN_SENTENCE_WORDS)."""
+    """The normalised sentences of text long enough to count (MIN_SENTENCE_WORDS): quoting the
+    same numbers in the same few words is what every student does."""
     found = set()
     for sentence in SENTENCE_END.split(text):
         words = len(WORD.findall(CJK.sub(' ', sentence))) + len(CJK.findall(sentence)) / 2
@@ -104,12 +127,17 @@ class Weights:
         return math.fsum(self.weight[value] for value in values)  # fsum: the same in any order
 
 
-def similarity(a, b, weights, a_in_b=False):
-    """Weighted Jaccard of the fingerprint dicts a and b, or with a_in_b the share of a's weight
-    that b holds too."""
-    shared = weights.total(a.keys() & b.keys())
-    whole = weights.total(a) if a_in_b else weights.total(a.keys() | b.keys())
-    return shared / whole if whole else 0.0
+def similarity(a, b, weights):
+    """Weighted Jaccard of the fingerprint dicts a and b: the weight of the fingerprints both
+    hold over the weight of those either holds."""
+    whole = weights.total(a.keys() | b.keys())
+    return weights.total(a.keys() & b.keys()) / whole if whole else 0.0
+
+
+def sentence_score(count):
+    """The text score that count identical sentences, each written by few others, are worth on
+    their own: 0.3 for one, 0.51 for two, 0.66 for three, 0.83 for five."""
+    return 1 - SENTENCE_DOUBT ** count
 
 
 def combined(code, text):

@@ -1,9 +1,10 @@
 """What a student wrote, as tools/similarity.py compares it: their code and their text.
 
-Code: the bodies of the functions the release leaves as stubs, every function the release does not
-have, and the whole of any .py file it does not have; the release's own lines (docstrings, TODO
-comments, the _check_batch call) are left out. Text: the "✎ Your observations" cells of
-runner.ipynb without the release's own lines (its prompts). Both come as sections, [(label, text)].
+Code: the bodies of the functions the release leaves as stubs (without the release's own
+statements, such as the _check_batch call) and every function the release does not have. It is compared as Python reads it
+(ast.unparse): comments, docstrings of the stubs, spacing, line breaks and redundant parentheses
+do not count. Text: the "✎ Your observations" cells of runner.ipynb without the release's own
+lines (its prompts). Both come as sections [(label, compared text, text as written)].
 """
 import ast
 import json
@@ -17,8 +18,7 @@ NOTEBOOK = 'runner.ipynb'
 OBSERVATIONS = '✎ Your observations'
 OBSERVATIONS_LABEL = re.compile(r'[*_\s]*✎ Your observations\s*(\([^)\n]{1,20}\))?[*_:\s]*')
 MARK_AT_START = re.compile(r'\s*[#>*_\s]*✎ Your observations')
-MAX_SECTION_CHARS = 20_000  # a TODO region's solution is about 1,000 characters
-MAX_SECTIONS = 100
+MAX_CHARS = 30_000  # of code, and of text, compared per submission; a solution has about 1,500
 SHORTEST_BOILERPLATE_LINE = 8  # shorter lines ("else:", ")") are kept even if the release has them
 UNPARSABLE = (SyntaxError, ValueError, RecursionError, MemoryError)  # too deep, NUL bytes...
 
@@ -31,14 +31,33 @@ class Release:
         self.stubs = student_functions(release_dir)  # {file name: [qualified names]}
         self.code = {path.name: path.read_text(encoding='utf-8')
                      for path in sorted(release_dir.glob('*.py'))}
-        self.functions = {name: {span[0] for span in function_spans(ast.parse(text))}
-                          for name, text in self.code.items()}
-        self.code_lines = {name: boilerplate_lines(text.splitlines())
-                           for name, text in self.code.items()}
+        found = [(function, node) for text in self.code.values()
+                 for function, node in functions(ast.parse(text))]
+        self.functions = {function for function, _ in found}
+        stubs = {function for names in self.stubs.values() for function in names}
+        # {stub's qualified name: the statements the release gives it}
+        self.stub_statements = {function: {ast.unparse(statement) for statement in body(node)}
+                                for function, node in found if function in stubs}
+        self.code_lines = boilerplate_lines(line for text in self.code.values()
+                                            for line in text.splitlines())
         cells = notebook_cells((release_dir / NOTEBOOK).read_bytes())
         self.markdown = [text for kind, text in cells if kind == 'markdown']
         self.text_lines = boilerplate_lines(line for cell in self.markdown
                                             for line in cell.splitlines())
+
+
+def functions(tree):
+    """[(qualified name, node)] of every function in tree, in the order of their lines."""
+    nodes = {(node.lineno, node.end_lineno): node for node in ast.walk(tree)
+             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    return [(name, nodes[first, last])
+            for name, first, last in sorted(function_spans(tree), key=lambda span: span[1])]
+
+
+def body(function):
+    """The statements of a function node, without its docstring."""
+    has_docstring = ast.get_docstring(function, clean=False) is not None
+    return function.body[1:] if has_docstring else function.body
 
 
 def boilerplate_lines(lines):
@@ -51,55 +70,71 @@ def without_lines(lines, known):
     return textwrap.dedent('\n'.join(line for line in lines if line.strip() not in known)).strip()
 
 
-def docstring_lines(tree):
-    """The numbers of the lines that hold a docstring in tree."""
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) \
-                and ast.get_docstring(node, clean=False) is not None:
-            found.update(range(node.body[0].lineno, node.body[0].end_lineno + 1))
-    return found
-
-
 def decode(data):
     return data.decode('utf-8', errors='replace')
 
 
+def whole(label, text, known):
+    """The section of a whole file: as Python reads it or, if it is not valid Python, its lines
+    that the release does not have."""
+    try:
+        return label, ast.unparse(ast.parse(text)), text
+    except UNPARSABLE:
+        return f'{label} (not valid Python)', without_lines(text.splitlines(), known), text
+
+
 def written_code(files, release):
-    """(sections, notes): the code in files ({name: bytes}) that the release does not have."""
+    """(sections, notes): the code in files ({name: bytes}) that the release does not have.
+
+    Functions are known by their qualified names, whatever file holds them, so that a solution
+    found online in one file is read like a submission. A file the release does not have is
+    taken whole if it has no function of its own.
+    """
     sections, notes = [], []
     for name, data in sorted(files.items()):
         if name.endswith('.ipynb') and name != NOTEBOOK:
             try:
-                text = notebook_code(data)
+                sections.append(whole(f'{name} (code cells)', notebook_code(data), set()))
             except (ValueError, AttributeError, TypeError, RecursionError) as err:
                 notes.append(f"{name} is not a notebook that can be read ({err}); left out")
-                continue
-            sections.append((f'{name} (code cells)', text))
-        if not name.endswith('.py'):
+        if not name.endswith('.py') or release.code.get(name) == decode(data):
             continue
-        text, known = decode(data), release.code_lines.get(name, set())
-        if name not in release.code:
-            sections.append((name, without_lines(text.splitlines(), known)))
-            continue
+        text, known = decode(data), release.code_lines
         try:
-            tree = ast.parse(text)
-            spans = sorted(function_spans(tree), key=lambda span: span[1])
-            docstrings = docstring_lines(tree)
+            own = own_functions(name, text, release)
         except UNPARSABLE:
             notes.append(f"{name} is not valid Python: compared whole, without the release's lines")
-            sections.append((f'{name} (whole file)', without_lines(text.splitlines(), known)))
+            sections.append((f'{name} (whole file)', without_lines(text.splitlines(), known),
+                             text))
             continue
-        lines, taken_to = text.splitlines(), 0
-        for function, first, last in spans:
-            if first <= taken_to:  # inside a function already taken
-                continue
-            if function in release.stubs.get(name, ()) or function not in release.functions[name]:
-                body = [line for number, line in enumerate(lines[first - 1:last], first)
-                        if number not in docstrings]
-                sections.append((f'{name}: {function}', without_lines(body, known)))
-                taken_to = last
+        sections += own if own or name in release.code else [whole(name, text, known)]
     return bounded(sections, notes, 'code')
+
+
+def own_functions(name, text, release):
+    """The sections of the functions in text that the student wrote: the stubs' bodies without
+    the release's statements, and the functions the release does not have (as written: without
+    the lines the release has, such as the TODO comments)."""
+    lines, sections, taken_to = text.splitlines(), [], 0
+    for function, node in functions(ast.parse(text)):
+        if node.lineno <= taken_to:  # inside a function already taken
+            continue
+        first = min([node.lineno] + [decorator.lineno for decorator in node.decorator_list])
+        if function in release.stub_statements:
+            statements = [ast.unparse(statement) for statement in body(node)]
+            compared = '\n'.join(statement for statement in statements
+                                 if statement not in release.stub_statements[function])
+            # as written: from after the docstring (or the first statement) on
+            first = node.body[0].end_lineno + 1 if body(node) is not node.body \
+                else node.body[0].lineno
+        elif function not in release.functions:
+            compared = ast.unparse(node)
+        else:
+            continue
+        sections.append((f'{name}: {function}', compared,
+                         without_lines(lines[first - 1:node.end_lineno], release.code_lines)))
+        taken_to = node.end_lineno
+    return sections
 
 
 def notebook_cells(data):
@@ -161,20 +196,22 @@ def observation_text(files, release, normalise):
     sections = []
     for name, text in groups:
         text = '\n'.join(line for line in text.splitlines() if normalise(line) not in known)
-        sections.append((name, OBSERVATIONS_LABEL.sub('\n', text).strip()))
+        text = OBSERVATIONS_LABEL.sub('\n', text).strip()
+        sections.append((name, text, text))
     return bounded(sections, notes, 'text')
 
 
 def bounded(sections, notes, what):
-    """sections without empty ones, each cut at MAX_SECTION_CHARS, at most MAX_SECTIONS; notes
-    say what was cut."""
-    kept = [(name, text) for name, text in sections if text.strip()]
-    if len(kept) > MAX_SECTIONS:
-        notes.append(f"only the first {MAX_SECTIONS} of its {len(kept)} {what} sections are "
-                     f"compared")
-        kept = kept[:MAX_SECTIONS]
-    for index, (name, text) in enumerate(kept):
-        if len(text) > MAX_SECTION_CHARS:
-            notes.append(f"{name}: only its first {MAX_SECTION_CHARS} characters are compared")
-            kept[index] = (name, text[:MAX_SECTION_CHARS])
+    """sections without empty ones, cut to MAX_CHARS in all; notes say what was cut."""
+    kept, room = [], MAX_CHARS
+    for name, text, original in sections:
+        if not text.strip():
+            continue
+        if room <= 0 or len(text) > room:
+            notes.append(f"only the first {MAX_CHARS} characters of its {what} are compared")
+            if room > 0:
+                kept.append((name, text[:room], original[:room]))
+            break
+        kept.append((name, text, original[:MAX_CHARS]))
+        room -= len(text)
     return kept, notes
