@@ -1,4 +1,4 @@
-"""Which pairs of submissions share more than correct solutions naturally share: a report for graders.
+"""Which pairs of submissions share more than correct solutions naturally do: a report for graders.
 
     python tools/similarity.py SUBMISSION... [--out similarity/] [--reference PATH...]
                                [--release DIR] [--top 30]
@@ -24,7 +24,7 @@ KIT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(KIT / 'tools'))
 from grading import submissions  # noqa: E402
 from similarity_html import write_report  # noqa: E402
-from similarity_scores import (Weights, code_fingerprints, combined, normalise,  # noqa: E402
+from similarity_scores import (Weights, code_fingerprints, combined,  # noqa: E402
                                sentence_score, sentences, similarity, text_fingerprints)
 from similarity_written import Release, observation_text, written_code  # noqa: E402
 
@@ -42,11 +42,12 @@ class Document:
     def __init__(self, name, source, files, release, problems=(), reference=False):
         self.name, self.source, self.reference = name, Path(source), reference
         code, code_notes = written_code(files, release)
-        text, text_notes = observation_text(files, release, normalise)
+        text, text_notes = observation_text(files, release)
         self.notes = list(problems) + code_notes + (text_notes if text or not reference else [])
         self.code, self.code_sections = joined(code)
         self.text, self.text_sections = joined(text)
-        self.code_prints = self.text_prints = {}
+        self.code_prints = self.text_prints = {}  # and their weights' totals, set by compare()
+        self.code_total = self.text_total = 0.0
         self.sentences = set()
 
 
@@ -139,6 +140,9 @@ def compare(documents, release):
     code_weights = Weights([document.code_prints for document in documents])
     text_weights = Weights([document.text_prints for document in documents])
     sentence_counts = Weights([document.sentences for document in documents])
+    for document in documents:
+        document.code_total = code_weights.total(document.code_prints)
+        document.text_total = text_weights.total(document.text_prints)
     pairs = []
     for a, b in itertools.combinations(documents, 2):
         if a.reference and b.reference:
@@ -148,10 +152,9 @@ def compare(documents, release):
         identical = sorted(a.sentences & b.sentences)
         rare = sum(sentence_counts.count[sentence] <= sentence_counts.rare
                    for sentence in identical)
-        pairs.append(Pair(a, b, similarity(a.code_prints, b.code_prints, code_weights),
-                          max(similarity(a.text_prints, b.text_prints, text_weights),
-                              sentence_score(rare)),
-                          identical))
+        code = similarity(a.code_prints, b.code_prints, code_weights, a.code_total, b.code_total)
+        text = similarity(a.text_prints, b.text_prints, text_weights, a.text_total, b.text_total)
+        pairs.append(Pair(a, b, code, max(text, sentence_score(rare)), identical))
     pairs.sort(key=lambda pair: (-round(pair.score, 9), pair.a.name, pair.b.name))
     return pairs, code_weights, text_weights
 

@@ -127,11 +127,12 @@ class Weights:
         return math.fsum(self.weight[value] for value in values)  # fsum: the same in any order
 
 
-def similarity(a, b, weights):
-    """Weighted Jaccard of the fingerprint dicts a and b: the weight of the fingerprints both
-    hold over the weight of those either holds."""
-    whole = weights.total(a.keys() | b.keys())
-    return weights.total(a.keys() & b.keys()) / whole if whole else 0.0
+def similarity(a, b, weights, a_total, b_total):
+    """Weighted Jaccard of the fingerprint dicts a and b, whose weights total a_total and
+    b_total: the weight of the fingerprints both hold over the weight of those either holds."""
+    shared = weights.total(a.keys() & b.keys())
+    either = a_total + b_total - shared
+    return shared / either if either > 0 else 0.0
 
 
 def sentence_score(count):

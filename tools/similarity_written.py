@@ -1,9 +1,9 @@
 """What a student wrote, as tools/similarity.py compares it: their code and their text.
 
 Code: the bodies of the functions the release leaves as stubs (without the release's own
-statements, such as the _check_batch call) and every function the release does not have. It is compared as Python reads it
-(ast.unparse): comments, docstrings of the stubs, spacing, line breaks and redundant parentheses
-do not count. Text: the "✎ Your observations" cells of runner.ipynb without the release's own
+statements, such as the _check_batch call) and every function the release does not have. It is
+compared as Python reads it (ast.unparse): comments, docstrings of the stubs, spacing, line
+breaks and redundant parentheses do not count. Text: the "✎ Your observations" cells of runner.ipynb without the release's own
 lines (its prompts). Both come as sections [(label, compared text, text as written)].
 """
 import ast
@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 from grading.rules import function_spans, notebook_code, student_functions
+from similarity_scores import normalise
 
 NOTEBOOK = 'runner.ipynb'
 OBSERVATIONS = '✎ Your observations'
@@ -42,8 +43,8 @@ class Release:
                                             for line in text.splitlines())
         cells = notebook_cells((release_dir / NOTEBOOK).read_bytes())
         self.markdown = [text for kind, text in cells if kind == 'markdown']
-        self.text_lines = boilerplate_lines(line for cell in self.markdown
-                                            for line in cell.splitlines())
+        self.text_lines = {normalise(line) for line in boilerplate_lines(
+            line for cell in self.markdown for line in cell.splitlines())} - {''}
 
 
 def functions(tree):
@@ -160,13 +161,13 @@ def label(cell_text):
     return f"{OBSERVATIONS} {match.group(1) or ''}".strip()
 
 
-def observation_text(files, release, normalise):
+def observation_text(files, release):
     """(sections, notes): what the student wrote in the observation cells of runner.ipynb.
 
     Each observation cell runs from a markdown cell that begins with "✎ Your observations"
-    through the markdown cells after it, up to the next code cell or heading. Without any marked cell, every markdown
-    cell the release does not have is taken. Lines the release has (compared after normalise)
-    are left out, and so is the mark itself.
+    through the markdown cells after it, up to the next code cell or heading. Without any
+    marked cell, every markdown cell the release does not have is taken. Lines the release has (compared normalised) are
+    left out, and so is the mark itself.
     """
     if NOTEBOOK not in files:
         return [], [f"no {NOTEBOOK}: no observations to compare"]
@@ -192,10 +193,10 @@ def observation_text(files, release, normalise):
         groups = [('markdown cells', '\n'.join(text for kind, text in cells
                                                if kind == 'markdown'
                                                and text not in release.markdown))]
-    known = {normalise(line) for line in release.text_lines} - {''}
     sections = []
     for name, text in groups:
-        text = '\n'.join(line for line in text.splitlines() if normalise(line) not in known)
+        text = '\n'.join(line for line in text.splitlines()
+                         if normalise(line) not in release.text_lines)
         text = OBSERVATIONS_LABEL.sub('\n', text).strip()
         sections.append((name, text, text))
     return bounded(sections, notes, 'text')

@@ -43,6 +43,8 @@ PLANTED = [
     ('s14_hu_jun', 's25_xie_ting'),  # observations copied (lightly edited), own code
     ('ref:online_solution', 's26_han_yue'),  # code copied from a solution found online
 ]
+HONEST = [path for path in sorted(STUDENTS.glob('*.txt'))
+          if not any(path.stem == copy for _, copy in PLANTED)]
 
 
 def sections(path):
@@ -91,22 +93,24 @@ def notebook(release, parts, style):
     return nbformat.writes(book)
 
 
-def build_class(release, out, names=None):
-    """Write a submission into out for each student (all, or those named); returns their
-    paths."""
+def build_class(release, out, students=None, suffix='', change_code=None):
+    """Write a submission into out for each student file (default: all in STUDENTS), named
+    after it with suffix, its code sections passed through change_code if given; returns
+    their paths."""
     release, out = Path(release), Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    paths = sorted(STUDENTS.glob('*.txt'))
-    if names is not None:
-        paths = [path for path in paths if path.stem in names]
     written = []
-    for number, path in enumerate(paths):
+    for number, path in enumerate(students or sorted(STUDENTS.glob('*.txt'))):
         parts = sections(path)
+        if change_code:
+            parts = {name: text if name.startswith('observations') else change_code(text)
+                     for name, text in parts.items()}
         files = {name: (release / name).read_text(encoding='utf-8')
                  for name in ('dataloader.py', 'solver.py', 'visualize.py', 'experiments.py')}
         files.update({name: python_file(release, name, parts) for name in STUB_FUNCTIONS})
         files['runner.ipynb'] = notebook(release, parts, number % 3)
-        written.append(write_submission(out / path.stem, files, zipped=number % 3 == 2))
+        written.append(write_submission(out / (path.stem + suffix), files,
+                                        zipped=number % 3 == 2))
     return written
 
 
@@ -124,6 +128,6 @@ def write_submission(folder, files, zipped):
     return folder
 
 
-if __name__ == '__main__':  # python tests/instructor/similarity_class/build.py RELEASE OUT
+if __name__ == '__main__':  # python tests/instructor/similarity_class/make_class.py RELEASE OUT
     for written in build_class(sys.argv[1], sys.argv[2]):
         print(written)
