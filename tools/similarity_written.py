@@ -3,8 +3,9 @@
 Code: the bodies of the functions the release leaves as stubs (without the release's own
 statements, such as the _check_batch call) and every function the release does not have. It is
 compared as Python reads it (ast.unparse): comments, docstrings of the stubs, spacing, line
-breaks and redundant parentheses do not count. Text: the "✎ Your observations" cells of runner.ipynb without the release's own
-lines (its prompts). Both come as sections [(label, compared text, text as written)].
+breaks and redundant parentheses do not count. Text: the "✎ Your observations" cells of
+runner.ipynb without the release's own lines (its prompts). Both come as sections
+[(label, compared text, text as written)].
 """
 import ast
 import json
@@ -166,8 +167,8 @@ def observation_text(files, release):
 
     Each observation cell runs from a markdown cell that begins with "✎ Your observations"
     through the markdown cells after it, up to the next code cell or heading. Without any
-    marked cell, every markdown cell the release does not have is taken. Lines the release has (compared normalised) are
-    left out, and so is the mark itself.
+    marked cell, every markdown cell the release does not have is taken. Lines the release has
+    (compared normalised) are left out, and so is the mark itself.
     """
     if NOTEBOOK not in files:
         return [], [f"no {NOTEBOOK}: no observations to compare"]
