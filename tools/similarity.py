@@ -129,8 +129,7 @@ def load(paths, release, reference_paths=()):
 
 def compare(documents, release):
     """Every pair of documents but two references, best first."""
-    code_boilerplate = set().union(*(code_fingerprints(release.code[name])
-                                     for name in release.stubs))
+    code_boilerplate = set().union(*map(code_fingerprints, release.canonical))
     text_boilerplate = set().union(*(text_fingerprints(cell) for cell in release.markdown))
     for document in documents:
         document.code_prints = code_fingerprints(document.code, code_boilerplate)
@@ -216,12 +215,15 @@ def main(argv=None):
     except (OSError, ValueError) as err:
         sys.exit(f"similarity.py: {err}")
     pairs, code_weights, text_weights = compare(documents, release)
-    args.out.mkdir(parents=True, exist_ok=True)
-    write_csv(args.out / 'pairs.csv', pairs)
     scores = [pair.score for pair in pairs]
-    write_report(args.out / 'report.html', documents, skipped, pairs[:args.top], code_weights,
-                 text_weights, {'pairs': len(pairs),
-                                'median': statistics.median(scores) if scores else 0.0})
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        write_csv(args.out / 'pairs.csv', pairs)
+        write_report(args.out / 'report.html', documents, skipped, pairs[:args.top],
+                     code_weights, text_weights,
+                     {'pairs': len(pairs), 'median': statistics.median(scores) if scores else 0})
+    except OSError as err:
+        sys.exit(f"similarity.py: cannot write the report into --out {args.out} ({err})")
     for name, why in skipped:
         print(f"skipped {name}: {why}")
     print(table(pairs))

@@ -23,7 +23,7 @@ import re
 import numpy as np
 from copydetect import CodeFingerprint
 
-CODE_K = 15  # characters of tokenised code (about half a statement: 'V=V.V(V,V=1,V=T')
+CODE_K = 20  # characters of tokenised code: a short statement, 'V=V.V(V,V=1,V=True)'
 TEXT_K = 20  # characters of normalised text (three or four English words, a Chinese clause)
 MIN_SENTENCE_WORDS = 8  # words of letters (numbers do not count), a CJK character half a word
 SENTENCE_DOUBT = 0.7  # each identical sentence few others wrote leaves this share of doubt

@@ -42,6 +42,8 @@ class Release:
                                 for function, node in found if function in stubs}
         self.code_lines = boilerplate_lines(line for text in self.code.values()
                                             for line in text.splitlines())
+        # the release's own code as it is compared: as Python reads it
+        self.canonical = [ast.unparse(ast.parse(text)) for text in self.code.values()]
         cells = notebook_cells((release_dir / NOTEBOOK).read_bytes())
         self.markdown = [text for kind, text in cells if kind == 'markdown']
         self.text_lines = {normalise(line) for line in boilerplate_lines(
@@ -126,9 +128,8 @@ def own_functions(name, text, release):
             statements = [ast.unparse(statement) for statement in body(node)]
             compared = '\n'.join(statement for statement in statements
                                  if statement not in release.stub_statements[function])
-            # as written: from after the docstring (or the first statement) on
-            first = node.body[0].end_lineno + 1 if body(node) is not node.body \
-                else node.body[0].lineno
+            has_docstring = len(body(node)) < len(node.body)
+            first = node.body[0].end_lineno + 1 if has_docstring else node.body[0].lineno
         elif function not in release.functions:
             compared = ast.unparse(node)
         else:
