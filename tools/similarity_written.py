@@ -95,7 +95,9 @@ def written_code(files, release):
     taken whole if it has no function of its own.
     """
     sections, notes = [], []
-    for name, data in sorted(files.items()):
+    # the files with the TODOs first: what is cut at MAX_CHARS is the rest
+    for name, data in sorted(files.items(), key=lambda item: (item[0] not in release.stubs,
+                                                             item[0])):
         if name.endswith('.ipynb') and name != NOTEBOOK:
             try:
                 sections.append(whole(f'{name} (code cells)', notebook_code(data), set()))

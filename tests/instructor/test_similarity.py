@@ -29,7 +29,7 @@ import release as release_tool  # noqa: E402
 from grading.submissions import Submission  # noqa: E402
 from similarity import CSV_COLUMNS, REFERENCE_PREFIX  # noqa: E402
 from similarity_scores import code_fingerprints, normalise  # noqa: E402
-from similarity_written import Release, observation_text, written_code  # noqa: E402
+from similarity_written import MAX_CHARS, Release, observation_text, written_code  # noqa: E402
 
 CHROMIUM = Path('/usr/bin/chromium')
 REPORT_TAGS = {'html', 'head', 'meta', 'title', 'style', 'body', 'h1', 'h2', 'h3', 'div', 'p',
@@ -228,6 +228,7 @@ def test_bad_submissions_are_listed_and_skipped_and_the_others_compared(tmp_path
     (broken / 'loss.py').write_bytes(b'def forward(self:\n    return \xff\xfe (((\n')
     (broken / 'optimizer.py').write_text('x = ' + '(' * 5000 + '1' + ')' * 5000 + '\n')
     (broken / 'runner.ipynb').write_text('{"cells": [{"cell_type": "markdown", "source": ')
+    (broken / 'huge.py').write_text(''.join(f'a{number} = {number}\n' for number in range(40000)))
     deep = tmp_path / 'class' / 'deep_notebook'
     deep.mkdir()
     (deep / 'loss.py').write_text((release / 'loss.py').read_text())
@@ -244,6 +245,7 @@ def test_bad_submissions_are_listed_and_skipped_and_the_others_compared(tmp_path
     text = ' '.join(' '.join(parsed(tmp_path / 'out' / 'report.html').text).split())
     assert 'loss.py is not valid Python' in text and 'optimizer.py is not valid Python' in text
     assert 'could not be read' in text
+    assert f'only the first {MAX_CHARS} characters of its code are compared' in text
 
 
 def test_the_release_itself_is_never_similar(tmp_path, release):
