@@ -103,9 +103,9 @@ def written_code(files, release):
                 sections.append(whole(f'{name} (code cells)', notebook_code(data), set()))
             except (ValueError, AttributeError, TypeError, RecursionError) as err:
                 notes.append(f"{name} is not a notebook that can be read ({err}); left out")
-        if not name.endswith('.py') or release.code.get(name) == decode(data):
-            continue
         text, known = decode(data), release.code_lines
+        if not name.endswith('.py') or release.code.get(name) == text:
+            continue
         try:
             own = own_functions(name, text, release)
         except UNPARSABLE:
