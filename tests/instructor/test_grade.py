@@ -91,7 +91,7 @@ def test_folders_zips_and_folders_of_them(tmp_path):
     (tmp_path / 'carl' / 'loss.py').write_text('# carl')
     found = submissions.find([tmp_path / 'class', tmp_path / 'carl'])
     assert [s.name for s in found] == ['ann', 'bob', 'carl']
-    ann, bob, carl = found
+    ann, bob, carl = (submission.read() for submission in found)
     assert ann.files == {'loss.py': b'# ann', 'optimizer.py': b'# ann'} and not ann.problems
     assert set(bob.files) == {'loss.py', 'optimizer.py', 'runner.ipynb'}
     assert bob.files['loss.py'] == b'# bob'
@@ -134,7 +134,8 @@ def test_a_broken_zip_or_a_huge_file_is_a_problem_not_a_crash(tmp_path):
     with zipfile.ZipFile(big, 'w', zipfile.ZIP_DEFLATED) as archive:
         archive.writestr('loss.py', b'#' * (submissions.MAX_FILE_BYTES + 1))
         archive.writestr('optimizer.py', b'')
-    broken, huge = submissions.Submission(tmp_path / 'broken.zip'), submissions.Submission(big)
+    broken = submissions.Submission(tmp_path / 'broken.zip').read()
+    huge = submissions.Submission(big).read()
     assert broken.files == {} and 'could not be read' in broken.problems[0]
     assert 'loss.py' not in huge.files and 'over the 1 MiB' in huge.problems[0]
 
