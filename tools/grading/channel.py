@@ -13,12 +13,22 @@ import struct
 
 HEADER = struct.Struct('>cII')  # kind (one byte), length of meta, length of data
 START = b'S'    # meta {'case'}: the harness starts this case (its clock starts too)
-STAGE = b'G'    # meta {'stage'}: the case's next step, e.g. 'forward' (see official.STAGES)
+STAGE = b'G'    # meta {'stage'}: the case's next step, one of STAGES[group]
 PARTIAL = b'P'  # data: what the current case computed so far, should the process die
 RESULT = b'R'   # meta {'case', 'error'}, data: the case's outputs
 FINDING = b'F'  # meta {'module', 'stage'}: the graded code tried to import a framework
 END = b'E'      # every case was run
 KINDS = (START, STAGE, PARTIAL, RESULT, FINDING, END)
+
+# The stages of a case of each group, in order (the harness sends each as it starts it), the
+# stage that computes the case's first outputs, and the student functions a stage runs besides
+# itself. A stage that hung or crashed on one case is blocked for the cases after it.
+STAGES = {'loss': ('importing loss.py', 'SoftmaxCrossEntropyLoss(...)', 'forward',
+                   'gradient_computing'),
+          'sgd': ('importing optimizer.py', 'SGD(...)', 'step'),
+          'train': ('importing loss.py', 'importing optimizer.py', 'Solver(cfg)', 'training')}
+FIRST_OUTPUTS = {'loss': 'forward', 'sgd': 'step', 'train': 'training'}
+CALLS = {'training': ('forward', 'gradient_computing', 'step')}
 
 # What the grader accepts from one submission, whatever it sends.
 MAX_META = 4096              # bytes of one frame's meta
@@ -41,3 +51,23 @@ def pack_arrays(np, arrays):
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()
+
+
+def blocked_stage(group, stage, blocked):
+    """Why stage of a group's case must not run ({stage: why} of those that hung or crashed
+    before), or None."""
+    for name in (stage,) + CALLS.get(stage, ()):
+        if name in blocked:
+            return blocked[name]
+    return None
+
+
+def dead_on_arrival(group, blocked):
+    """Why a case of group can compute nothing, a stage before its first outputs being
+    blocked, or None."""
+    stages = STAGES[group]
+    for stage in stages[:stages.index(FIRST_OUTPUTS[group]) + 1]:
+        why = blocked_stage(group, stage, blocked)
+        if why:
+            return why
+    return None

@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from . import official, rules
-from .channel import END, FINDING, PARTIAL, RESULT, STAGE, START
+from .channel import (END, FINDING, PARTIAL, RESULT, STAGE, STAGES, START,
+                      dead_on_arrival)
 from .outputs import Budget, Pump, Refused, unpack_arrays
 from .rubric import round_points
 from .sandbox import Output
@@ -103,6 +104,11 @@ class Grader:
         limits = self.rubric.limits
         results, remaining = {}, list(cases)
         while remaining:
+            dead = dead_on_arrival(group, blocked)
+            if dead:  # no process: it would compute nothing
+                for case in remaining:
+                    results[case.name] = ({}, dead)
+                break
             if time.monotonic() >= deadline:
                 for case in remaining:
                     results[case.name] = ({}, f"not run: the submission used up its "
@@ -121,12 +127,6 @@ class Grader:
                 results[current] = (partial, f"{where} {run.stage}: {run.why}")
                 if run.verb:  # it hung or died: the stage is not run again
                     blocked[run.stage] = f"not run: {run.stage} {run.verb} on case {current}"
-                    if not partial:  # nothing came before that stage: nor will it later
-                        for case in remaining:
-                            results.setdefault(case.name, ({}, blocked[run.stage]))
-            for name in run.skipped():
-                results.setdefault(name, ({}, "its result never came: the run went on to the "
-                                              "next case without it"))
             remaining = [case for case in remaining if case.name not in results]
         return results
 
@@ -135,7 +135,7 @@ class Grader:
         limits = self.rubric.limits
         job = self.make_job(group, cases, files, slot, blocked)
         read_end, write_end = os.pipe()
-        run = Run(cases, budget, limits, deadline)
+        run = Run(group, cases, budget, limits, deadline)
         pump = Pump(read_end, run.handle, budget)
 
         def watch():
@@ -154,7 +154,7 @@ class Grader:
         if self.stop.is_set():
             raise Stopped()
         if pump.error and not run.why:
-            run.stopped(f"it was stopped: {pump.error}", 'overwhelmed the grader')
+            run.overdue(pump.error)
         if not run.why:
             run.ended(status, limits)
         return run
@@ -250,12 +250,13 @@ class Run:
     """What the grader has heard from one process of the harness (handle() runs in the pump's
     thread; the rest reads it once the pump has finished, or reads single attributes).
 
-    A case starts only when it is the next of the plan, and only once: whatever the graded code
-    sends, it cannot restart a case's clock.
+    A case starts only when it is the next of the plan and the one before has its result, and
+    only once: whatever the graded code sends, it cannot restart a case's clock, and a run lasts
+    at most len(cases) * seconds_per_test.
     """
 
-    def __init__(self, cases, budget, limits, deadline):
-        self.names = [case.name for case in cases]
+    def __init__(self, group, cases, budget, limits, deadline):
+        self.stages, self.names = STAGES[group], [case.name for case in cases]
         self.budget, self.limits, self.deadline = budget, limits, deadline
         self.started, self.since, self.stage = 0, time.monotonic(), 'starting python'
         self.results, self.partial, self.findings = {}, {}, []
@@ -266,18 +267,15 @@ class Run:
     def current(self):
         return self.names[self.started - 1] if self.started else None
 
-    def skipped(self):
-        """Cases that started and were left without a result for the next one."""
-        return [name for name in self.names[:self.started - 1] if name not in self.results]
-
     def handle(self, kind, meta, data):
         current = self.current
         if kind == START:
-            if self.started < len(self.names) and meta.get('case') == self.names[self.started]:
+            if self.started < len(self.names) and meta.get('case') == self.names[self.started] \
+                    and (current is None or current in self.results):
                 self.started += 1
                 self.since, self.stage = time.monotonic(), 'starting'
-        elif kind == STAGE and current is not None:
-            self.stage = str(meta.get('stage'))[:100]
+        elif kind == STAGE and current is not None and meta.get('stage') in self.stages:
+            self.stage = meta['stage']
         elif kind == PARTIAL and current is not None and current not in self.results:
             try:
                 self.partial[current] = unpack_arrays(data, self.budget)
@@ -300,7 +298,8 @@ class Run:
     def overdue(self, refused):
         """True when the run must be stopped now (and why is set)."""
         if refused:
-            return self.stopped(f"it was stopped: {refused}", 'overwhelmed the grader')
+            return self.stopped(f"it was stopped: {refused}",
+                                f"overwhelmed the grader ({refused})")
         now = time.monotonic()
         limit = self.limits['seconds_per_test']
         if now - self.since > limit:

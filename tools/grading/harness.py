@@ -39,8 +39,6 @@ JOB = Path(sys.argv[1]).resolve()
 CODE = JOB / 'code'
 NETWORK_EVENTS = {'socket.connect', 'socket.bind', 'socket.sendto', 'socket.sendmsg',
                   'socket.getaddrinfo', 'socket.gethostbyname', 'socket.gethostbyaddr'}
-# The student functions a stage runs, besides the stage itself.
-CALLS = {'training': ('forward', 'gradient_computing', 'step')}
 CODE_FILES = ('.py', '.pyc', '.so')  # what importing a module opens
 LOST_PIPE = 75  # exit status when the grader's pipe is gone (the graded code closed it)
 
@@ -155,20 +153,21 @@ class StandInLayer:
 
 
 def run_loss(np, case, arrays, outputs, submission):
-    yield 'importing loss.py'
+    importing, constructing, forward, gradient_computing = channel.STAGES['loss']
+    yield importing
     Layer = submission.cls('loss.py')
-    yield 'SoftmaxCrossEntropyLoss(...)'
+    yield constructing
     W, b = arrays['W'], arrays['b']
     layer = Layer(W.shape[0], W.shape[1], dtype=np.dtype(case['meta']['dtype']),
                   rng=case['meta']['seed'])
     layer.W, layer.b = W.copy(), b.copy()
-    yield 'forward'
+    yield forward
     returned = layer.forward(arrays['Input'].copy(), arrays['labels'].copy())
     if not (isinstance(returned, (tuple, list)) and len(returned) == 2):
         raise TypeError(f"forward must return (loss, acc); it returned {str(returned)[:80]}")
     outputs['loss'] = as_array(np, returned[0], 'the loss forward returned')
     outputs['acc'] = as_array(np, returned[1], 'the accuracy forward returned')
-    yield 'gradient_computing'
+    yield gradient_computing
     layer.gradient_computing()
     for name in ('grad_W', 'grad_b'):
         if getattr(layer, name, None) is not None:
@@ -176,13 +175,14 @@ def run_loss(np, case, arrays, outputs, submission):
 
 
 def run_sgd(np, case, arrays, outputs, submission):
-    yield 'importing optimizer.py'
+    importing, constructing, step = channel.STAGES['sgd']
+    yield importing
     Optimizer = submission.cls('optimizer.py')
     meta = case['meta']
     layer = StandInLayer(arrays['W0'].copy(), arrays['b0'].copy(), np.dtype(meta['dtype']))
-    yield 'SGD(...)'
+    yield constructing
     optimizer = Optimizer(layer, meta['learning_rate'], meta['momentum'])
-    yield 'step'
+    yield step
     after = {'W': [], 'b': []}
     for grad_W, grad_b in zip(arrays['grad_W'], arrays['grad_b']):
         layer.grad_W, layer.grad_b = grad_W.copy(), grad_b.copy()
@@ -193,28 +193,21 @@ def run_sgd(np, case, arrays, outputs, submission):
 
 
 def run_train(np, case, arrays, outputs, submission):
-    yield 'importing loss.py'
+    importing_loss, importing_optimizer, constructing, training = channel.STAGES['train']
+    yield importing_loss
     submission.cls('loss.py')
-    yield 'importing optimizer.py'
+    yield importing_optimizer
     submission.cls('optimizer.py')
-    yield 'Solver(cfg)'
+    yield constructing
     import solver
     trainer = solver.Solver({**case['meta']['cfg'], 'data_root': str(CODE / 'data')}, log=None)
-    yield 'training'
+    yield training
     trainer.train()
     outputs['W'] = as_array(np, trainer.model.W, 'W')
     outputs['b'] = as_array(np, trainer.model.b, 'b')
 
 
 RUNNERS = {'loss': run_loss, 'sgd': run_sgd, 'train': run_train}
-
-
-def blocked(plan, stage):
-    """Why stage must not run (an earlier case hung or crashed in it), or None."""
-    for name in (stage,) + CALLS.get(stage, ()):
-        if name in plan['blocked']:
-            return plan['blocked'][name]
-    return None
 
 
 def main():
@@ -240,7 +233,7 @@ def main():
         try:
             for stage in runner(np, case, arrays, outputs, submission):
                 frameworks.stage = stage
-                why = blocked(plan, stage)
+                why = channel.blocked_stage(plan['group'], stage, plan['blocked'])
                 if why:
                     raise NotRun(why)
                 send(channel.STAGE, {'stage': stage})

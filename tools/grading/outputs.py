@@ -58,10 +58,10 @@ class Reader:
         self.budget, self.buffer = budget, bytearray()
 
     def feed(self, chunk):
-        """The frames completed by chunk; Refused for one that breaks a cap."""
+        """Yields the frames completed by chunk, in order; Refused at one that breaks a cap
+        (after those before it)."""
         self.budget.receive(len(chunk))
         self.buffer += chunk
-        frames = []
         while len(self.buffer) >= HEADER.size:
             kind, meta_size, data_size = HEADER.unpack_from(self.buffer)
             if kind not in KINDS:
@@ -80,9 +80,9 @@ class Reader:
                 meta = None
             if not isinstance(meta, dict):
                 raise Refused("it sent a message whose header is not a JSON object")
-            frames.append((kind, meta, bytes(self.buffer[HEADER.size + meta_size:end])))
+            data = bytes(self.buffer[HEADER.size + meta_size:end])
             del self.buffer[:end]
-        return frames
+            yield kind, meta, data
 
 
 def unpack_arrays(data, budget):

@@ -308,11 +308,23 @@ class Loops:
                             bodies.append((code, f" in the code given to {called}()"))
                     else:
                         calls = self.targets(module, name, inner)
-                        if any(target in path for target in calls):
+                        if any(target in path and self.one_definition(target) for target in calls) \
+                                and not self.calls_super(inner):
                             what = "recursion, which loops in Python"
                 if what or calls:
                     results.append((body if given else inner, what and what + given, calls))
         return results
+
+    def one_definition(self, target):
+        """True if a single function has target's name (a class that subclasses one of its own
+        name, e.g. to wrap forward, makes the name ambiguous: calling it is no recursion)."""
+        file, name = target
+        return len(self.modules[file].functions[name]) == 1
+
+    @staticmethod
+    def calls_super(call):
+        return isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Call) \
+            and getattr(call.func.value.func, 'id', None) == 'super'
 
     @staticmethod
     def loop(node):
@@ -344,8 +356,7 @@ class Loops:
     def targets(self, module, name, call):
         """[(file, qualified name)] of the submission's functions a call may run."""
         func, owner = call.func, name.rpartition('.')[0]
-        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call) and \
-                getattr(func.value.func, 'id', None) == 'super':
+        if self.calls_super(call):
             return [(module.name, f'{base}.{func.attr}') for base in module.bases.get(owner, [])
                     if f'{base}.{func.attr}' in module.functions]
         dotted = module.dotted(func)
