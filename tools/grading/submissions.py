@@ -96,11 +96,19 @@ def safe_name(text):
 
 
 def walk(folder, problems=None):
-    """(relative posix path, os.DirEntry) of the files under folder, shallow first: at most
-    MAX_ENTRIES entries and MAX_DEPTH levels, no symlink followed, no recursion."""
+    """(relative posix path, path, size) of the regular files under folder, shallow first, the
+    student's files of each folder before the others: at most MAX_ENTRIES entries looked at and
+    MAX_DEPTH levels, no symlink followed, no recursion."""
     queue, seen = deque([(Path(folder), ())]), 0
     while queue:
         path, parts = queue.popleft()
+        for name in STUDENT_FILES:  # found whatever else the folder holds
+            try:
+                found = os.lstat(path / name)
+            except OSError:
+                continue
+            if stat.S_ISREG(found.st_mode):
+                yield '/'.join(parts + (name,)), str(path / name), found.st_size
         try:
             with os.scandir(path) as entries:
                 for entry in entries:
@@ -115,7 +123,8 @@ def walk(folder, problems=None):
                             problems.add(f"a file name that is not UTF-8 was skipped: "
                                          f"{os.fsencode(entry.name)[:60]!r}")
                         continue
-                    if entry.name in SKIPPED_PARTS or entry.name.startswith('._'):
+                    if entry.name in SKIPPED_PARTS or entry.name.startswith('._') or \
+                            entry.name in STUDENT_FILES:
                         continue
                     if entry.is_dir(follow_symlinks=False):
                         if len(parts) + 1 < MAX_DEPTH:
@@ -124,7 +133,8 @@ def walk(folder, problems=None):
                             problems.add(f"folders deeper than {MAX_DEPTH} levels were not "
                                          f"looked at ({'/'.join(parts + (entry.name,))[:80]})")
                     elif entry.is_file(follow_symlinks=False):
-                        yield '/'.join(parts + (entry.name,)), entry
+                        yield ('/'.join(parts + (entry.name,)), entry.path,
+                               entry.stat(follow_symlinks=False).st_size)
         except OSError:
             continue
 
@@ -142,7 +152,7 @@ def is_submission(path):
     if path.suffix == '.zip' and path.is_file():
         return True
     return path.is_dir() and any(name.rpartition('/')[2] in STUDENT_FILES
-                                 for name, _ in walk(path))
+                                 for name, _, _ in walk(path))
 
 
 def find(paths):
@@ -180,9 +190,8 @@ def find(paths):
 
 def folder_entries(folder, problems):
     """[(relative posix path, size, read())] of the regular files under folder."""
-    return [(name, entry.stat(follow_symlinks=False).st_size,
-             lambda path=entry.path: _read_file(path))
-            for name, entry in walk(folder, problems)]
+    return [(name, size, lambda path=path: _read_file(path))
+            for name, path, size in walk(folder, problems)]
 
 
 def _read_file(path):
