@@ -92,7 +92,7 @@ class Grader:
                                               deadline - later, outputs[group], budget, blocked,
                                               heard))
             seconds[group] = time.monotonic() - group_start
-        findings = rules.check(contents.files, self.functions)
+        findings = rules.check(contents.files, self.functions, contents.problems)
         findings += rules.heard_findings(heard, findings)
         return self.report(contents, results, outputs, seconds, findings,
                            time.monotonic() - start)
