@@ -25,15 +25,17 @@ def layer(forward, extra=''):
 
 
 @pytest.mark.parametrize('extra, forward, where', [
-    ('def helper(x):\n    for row in x:\n        pass\n', 'helper(Input)', 'in helper (which forward calls): a for loop'),
-    ('def outer(x):\n    return inner(x)\ndef inner(x):\n    while x:\n        x -= 1\n', 'outer(3)',
-     'in inner (which forward calls): a while loop'),
+    ('def helper(x):\n    for row in x:\n        pass\n', 'helper(Input)',
+     'in helper (which forward calls): a for loop'),
+    ('def outer(x):\n    return inner(x)\ndef inner(x):\n    while x:\n        x -= 1\n',
+     'outer(3)', 'in inner (which forward calls): a while loop'),
     ('import functools as ft\n', 'ft.reduce(lambda a, b: a + b, Input)', 'functools.reduce()'),
     ('from functools import reduce as fold\n', 'fold(max, Input)', 'functools.reduce()'),
     ('import itertools\nsm = itertools.starmap\n', 'list(sm(pow, Input))', 'itertools.starmap()'),
     ('', 'list(map(abs, range(len(labels))))', 'map()'),
     ('', 'list(filter(None, range(10)))', 'filter()'),
-    ('import numpy as np\nfrom numpy import vectorize as v\n', 'v(abs)(Input)', 'numpy.vectorize()'),
+    ('import numpy as np\nfrom numpy import vectorize as v\n', 'v(abs)(Input)',
+     'numpy.vectorize()'),
     ('', 'exec("for i in range(3):\\n    pass")', "a for loop in the code given to exec()"),
     ('', 'eval("[x for x in labels]")', "a comprehension in the code given to eval()"),
     ('', 'exec("for i in " + "range(3): pass")', "exec() of a string built as the code runs"),

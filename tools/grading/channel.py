@@ -19,6 +19,7 @@ RESULT = b'R'   # meta {'case', 'error'}, data: the case's outputs
 FINDING = b'F'  # meta {'module', 'stage'}: the graded code tried to import a framework
 END = b'E'      # every case was run
 KINDS = (START, STAGE, PARTIAL, RESULT, FINDING, END)
+LOST_PIPE = 75  # the harness's exit status when its pipe is gone (the graded code closed it)
 
 # The stages of a case of each group, in order (the harness sends each as it starts it), the
 # stage that computes the case's first outputs, and the student functions a stage runs besides

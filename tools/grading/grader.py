@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from . import official, rules
-from .channel import (END, FINDING, PARTIAL, RESULT, STAGE, STAGES, START,
+from .channel import (END, FINDING, LOST_PIPE, PARTIAL, RESULT, STAGE, STAGES, START,
                       dead_on_arrival)
 from .outputs import Budget, Pump, Refused, unpack_arrays
 from .rubric import round_points
@@ -37,7 +37,6 @@ CHILD_ENV = {'PATH': '/usr/local/bin:/usr/bin:/bin', 'LANG': 'C.UTF-8', 'OMP_NUM
              'OPENBLAS_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
 TRAIN_FILES = ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz')
 GROUP_ORDER = ('sgd', 'loss', 'train')  # the optimizer's quick cases first: nothing delays them
-LOST_PIPE = 75  # the harness's exit status when its pipe to the grader is gone
 
 
 class Stopped(Exception):
@@ -161,7 +160,7 @@ class Grader:
 
     def make_job(self, group, cases, files, slot, blocked):
         """A fresh job folder: code/ (release + the group's student files), release/, the plan,
-        the inputs and the harness. The graded code may read it all, and write none of it."""
+        the inputs and the harness. The graded code may read it all, and needs to write none."""
         job = self.tmp_root / secrets.token_hex(8)
         code = job / 'code'
         code.mkdir(parents=True)

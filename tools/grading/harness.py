@@ -40,7 +40,6 @@ CODE = JOB / 'code'
 NETWORK_EVENTS = {'socket.connect', 'socket.bind', 'socket.sendto', 'socket.sendmsg',
                   'socket.getaddrinfo', 'socket.gethostbyname', 'socket.gethostbyaddr'}
 CODE_FILES = ('.py', '.pyc', '.so')  # what importing a module opens
-LOST_PIPE = 75  # exit status when the grader's pipe is gone (the graded code closed it)
 
 
 class NotRun(Exception):
@@ -49,12 +48,12 @@ class NotRun(Exception):
 
 def send(kind, meta=None, data=b''):
     """Write one frame on the grader's pipe; without the pipe there is nothing left to do."""
-    message = channel.frame(kind, meta, data)
+    message = memoryview(channel.frame(kind, meta, data))
     try:
         while message:
             message = message[os.write(PIPE, message):]
     except OSError:
-        os._exit(LOST_PIPE)
+        os._exit(channel.LOST_PIPE)
 
 
 class Frameworks(importlib.abc.MetaPathFinder):
