@@ -2,8 +2,9 @@
 
 One run of tools/grade.py -j 2 grades every sample, with the kit's rubric but shorter limits.
 Each must get exactly the points its sample.toml gives, within its time; afterwards nothing a
-sample started may still run, no kit file may have changed, and the server these tests run on
-127.0.0.1 must have heard from no one.
+sample started may still run, no kit file may have changed, the server these tests run on
+127.0.0.1 must have heard from no one, and the grader's own peak memory (which grade.py reports)
+must have stayed under 1 GiB, whatever the samples sent it.
 
 That run happens at two isolation levels: 'namespace', and 'uid' (Gradescope's) when
 GRADER_UID_PYTHON names a Python, with numpy and pytest, that other users may run (.ci/run
