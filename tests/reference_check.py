@@ -98,3 +98,52 @@ def where_it_differs(got, expected):
 
 def fail(message, hints):
     pytest.fail(message + ''.join(f"\nHint: {hint}" for hint in hints), pytrace=False)
+
+
+def one_hot_accuracy_mistake(expected_acc, num_output):
+    """(value, hint): the accuracy of comparing one-hot rows entry by entry, not by class."""
+    return (1 - 2 * (1 - expected_acc) / num_output,
+            "it is the fraction of equal entries of one-hot rows; compare the predicted class of "
+            "each row (the argmax of its logits) with its label instead")
+
+
+def momentum_mistakes(param, initial, grads, learning_rate, momentum):
+    """(values of param after each step, hint) pairs: what the usual mistakes of SGD with
+    momentum make of param ('W' or 'b'), from initial, over the gradients grads (steps, ...).
+    The right rule: velocity = momentum * velocity - learning_rate * grad; param += velocity."""
+    m, lr = momentum, learning_rate
+
+    def steps(update):
+        value, velocity, after = initial.astype(np.float64), np.zeros(initial.shape), []
+        for grad in grads.astype(np.float64):
+            value, velocity = update(value, velocity, grad)
+            after.append(value)
+        return np.stack(after)
+
+    def moved_by(new_velocity):
+        return lambda value, velocity, grad: (value + new_velocity(velocity, grad),
+                                              new_velocity(velocity, grad))
+
+    mistakes = [
+        (lambda value, velocity, grad: (value + velocity, m * velocity - lr * grad),
+         f"{param} moved by the old velocity (in step 1, not at all): compute the new velocity "
+         f"first, then add it"),
+        (moved_by(lambda velocity, grad: m * velocity - grad),
+         "it is what the velocity gives without the learning rate: multiply the gradient by it"),
+        (moved_by(lambda velocity, grad: -m * velocity - lr * grad),
+         "the momentum term has the wrong sign: the new velocity is momentum times the old one "
+         "minus learning_rate times the gradient"),
+        (moved_by(lambda velocity, grad: m * velocity + lr * grad),
+         "the step goes uphill: the velocity must subtract learning_rate times the gradient"),
+        (lambda value, velocity, grad: (value - lr * (m * velocity + (1 - m) * grad),
+                                        m * velocity + (1 - m) * grad),
+         "it is a moving average of the gradients, not the assignment's rule: the new velocity "
+         "is momentum times the old one minus learning_rate times the gradient"),
+        (lambda value, velocity, grad: (value, velocity),
+         f"{param} never changes: update it too ({param} += the new velocity)"),
+    ]
+    if m:
+        mistakes.append((moved_by(lambda velocity, grad: -lr * grad),
+                         "it is what plain SGD gives: the velocity must keep momentum times the "
+                         "previous one (store the new velocity in layer.diff_" + param + ")"))
+    return [(steps(update), hint) for update, hint in mistakes]

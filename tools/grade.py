@@ -15,7 +15,7 @@ import io
 import json
 import os
 import queue
-import shutil
+import resource
 import sys
 import tempfile
 import time
@@ -26,8 +26,8 @@ from pathlib import Path
 KIT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(KIT / 'tools'))
 from grading import official, rules, sandbox, submissions  # noqa: E402
-from grading.grader import CHILD_ENV, Grader, Stopped  # noqa: E402
-from grading.rubric import DEFAULT_RUBRIC, Rubric, RubricError  # noqa: E402
+from grading.grader import CHILD_ENV, Grader, Stopped, remove_tree  # noqa: E402
+from grading.rubric import DEFAULT_RUBRIC, Rubric, RubricError, round_points  # noqa: E402
 
 GRADING = Path(__file__).resolve().parent / 'grading'
 
@@ -35,7 +35,8 @@ GRADING = Path(__file__).resolve().parent / 'grading'
 def grader_digest(rubric):
     """Changes when the rubric, the official tests or the grader's code change."""
     digest = hashlib.sha256(rubric.digest.encode())
-    for path in sorted(GRADING.glob('*.py')) + [official.KIT / 'tests' / 'fixtures' /
+    for path in sorted(GRADING.glob('*.py')) + [official.KIT / 'tests' / 'reference_check.py',
+                                                  official.KIT / 'tests' / 'fixtures' /
                                                   'reference.npz']:
         digest.update(path.read_bytes())
     return digest.hexdigest()
@@ -70,7 +71,7 @@ def choose_isolation(wanted, tmp_root):
         status, _ = box.run(job, [sys.executable, '-I', '-c', 'import numpy'], 0,
                             {'memory': 2 << 30, 'cpu': 30}, CHILD_ENV,
                             lambda: False, output)
-        shutil.rmtree(job, ignore_errors=True)
+        remove_tree(job)
         if status == 0:
             return box, mode, failures
         last = output.text().strip().splitlines()[-1:] or [f'exit status {status}']
@@ -84,7 +85,7 @@ def points_by_part(results):
     for test in results['tests']:
         tags = test.get('tags', ['?'])
         part = 'rule_' + tags[1] if tags[0] == 'rule' else tags[0]
-        parts[part] = parts.get(part, 0) + test['score']
+        parts[part] = round_points(parts.get(part, 0) + test['score'])
     return parts
 
 
@@ -97,7 +98,7 @@ def gradebook(out, rubric):
         except (OSError, ValueError):
             continue
         parts = points_by_part(results)
-        rows.append([path.parent.name, results['score'], results['max_score']]
+        rows.append([path.parent.name, round_points(results['score']), results['max_score']]
                     + [parts.get(item, 0) for item in rubric.items]
                     + [parts.get('rule_' + rule, 0) for rule in rubric.rules]
                     + [results['execution_time']])
@@ -116,10 +117,12 @@ def table(out, names, rubric):
     for name in names:
         results = json.loads((Path(out) / name / 'results.json').read_text())
         parts = points_by_part(results)
-        penalty = sum(points for part, points in parts.items() if part.startswith('rule_'))
+        penalty = round_points(sum(points for part, points in parts.items()
+                                   if part.startswith('rule_')))
         lines.append([name] + [f"{parts.get(item, 0):g}/{rubric.items[item]['points']:g}"
                                for item in rubric.items]
-                     + [f"{penalty:g}", f"{results['score']:g}/{results['max_score']:g}",
+                     + [f"{penalty:g}", f"{round_points(results['score']):g}/"
+                        f"{results['max_score']:g}",
                         f"{results['execution_time']:.1f}"])
     widths = [max(len(str(row[i])) for row in [header] + lines) for i in range(len(header))]
     return '\n'.join('  '.join(str(cell).ljust(width) for cell, width in zip(row, widths))
@@ -185,8 +188,9 @@ def grade_all(args, rubric, todo, out, digest, tmp_root):
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     if todo:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10
         print(f"graded {len(todo) - len(failed)} in {time.monotonic() - started:.1f} s with -j "
-              f"{args.jobs}, isolation {mode}")
+              f"{args.jobs}, isolation {mode}; the grader's peak memory was {peak} MiB")
     return failed
 
 
@@ -253,7 +257,7 @@ def main(argv=None):
         print("interrupted: what was graded is saved; run the same command again to grade the "
               "rest", file=sys.stderr)
     finally:
-        shutil.rmtree(tmp_root, ignore_errors=True)
+        remove_tree(tmp_root)
     graded = [sub.name for sub in found if (out / sub.name / 'results.json').is_file()]
     if args.results and graded:
         write_atomically(args.results, (out / found[0].name / 'results.json').read_text())

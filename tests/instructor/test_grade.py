@@ -10,10 +10,12 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+import check_tests
 import release
 from grading import official, rules, submissions
 from grading.rubric import DEFAULT_RUBRIC, Rubric, RubricError
@@ -91,7 +93,7 @@ def test_folders_zips_and_folders_of_them(tmp_path):
     (tmp_path / 'carl' / 'loss.py').write_text('# carl')
     found = submissions.find([tmp_path / 'class', tmp_path / 'carl'])
     assert [s.name for s in found] == ['ann', 'bob', 'carl']
-    ann, bob, carl = found
+    ann, bob, carl = (submission.read() for submission in found)
     assert ann.files == {'loss.py': b'# ann', 'optimizer.py': b'# ann'} and not ann.problems
     assert set(bob.files) == {'loss.py', 'optimizer.py', 'runner.ipynb'}
     assert bob.files['loss.py'] == b'# bob'
@@ -134,7 +136,8 @@ def test_a_broken_zip_or_a_huge_file_is_a_problem_not_a_crash(tmp_path):
     with zipfile.ZipFile(big, 'w', zipfile.ZIP_DEFLATED) as archive:
         archive.writestr('loss.py', b'#' * (submissions.MAX_FILE_BYTES + 1))
         archive.writestr('optimizer.py', b'')
-    broken, huge = submissions.Submission(tmp_path / 'broken.zip'), submissions.Submission(big)
+    broken = submissions.Submission(tmp_path / 'broken.zip').read()
+    huge = submissions.Submission(big).read()
     assert broken.files == {} and 'could not be read' in broken.problems[0]
     assert 'loss.py' not in huge.files and 'over the 1 MiB' in huge.problems[0]
 
@@ -253,6 +256,50 @@ def test_the_judge_copes_with_outputs_of_any_kind(judged):
         ok, message = judge.judge(test, cases, results)
         assert not ok and message.startswith('Failed:')
     assert 'grad_b was not set' in judge.judge('grad_b', cases, results)[1]
+
+
+# Each optimizer mistake of tools/mistakes/ and the hint its feedback must give.
+OPTIMIZER_HINTS = {
+    'weights_before_velocity': 'W moved by the old velocity',
+    'momentum_ignores_learning_rate': 'without the learning rate',
+    'momentum_sign_flipped': 'the momentum term has the wrong sign',
+    'momentum_adds_the_gradient': 'the step goes uphill',
+    'bias_not_updated': 'b never changes',
+    'velocity_not_stored': 'it is what plain SGD gives',
+    'momentum_as_moving_average': 'it is a moving average of the gradients',
+}
+
+
+def steps_of(mutant, case):
+    """{'W', 'b'} after each step of case, with mutant's body as SGD.step."""
+    code = compile(''.join(mutant.body), mutant.name, 'exec')
+    layer = SimpleNamespace(W=case.inputs['W0'].copy(), b=case.inputs['b0'].copy())
+    layer.diff_W, layer.diff_b = np.zeros_like(layer.W), np.zeros_like(layer.b)
+    optimizer = SimpleNamespace(learning_rate=case.meta['learning_rate'],
+                                momentum=case.meta['momentum'])
+    after = {'W': [], 'b': []}
+    for layer.grad_W, layer.grad_b in zip(case.inputs['grad_W'], case.inputs['grad_b']):
+        exec(code, {'np': np}, {'layer': layer, 'self': optimizer})
+        for name in after:
+            after[name].append(getattr(layer, name).copy())
+    return {name: np.stack(values) for name, values in after.items()}
+
+
+def test_each_optimizer_mistake_gets_its_hint(judged):
+    rubric, _, judge = judged
+    cases = [case for case in official.all_cases(rubric) if case.group == 'sgd']
+    mutants = {mutant.name: mutant for mutant in check_tests.load_mutants()
+               if mutant.file == 'optimizer.py' and mutant.kind == 'mistake'}
+    assert set(mutants) == set(OPTIMIZER_HINTS)
+    for name, hint in OPTIMIZER_HINTS.items():
+        results = {case.name: (steps_of(mutants[name], case), None) for case in cases}
+        feedback = '\n'.join(judge.judge(test, cases, results)[1] for test in
+                             rubric.items['optimizer']['tests'])
+        assert any(line.startswith('Hint: ') and hint in line
+                   for line in feedback.splitlines()), (name, feedback)
+    right = check_tests.Mutant(KIT / 'tools' / 'mistakes' / 'ok_in_place_momentum.py')
+    results = {case.name: (steps_of(right, case), None) for case in cases}
+    assert all(judge.judge(test, cases, results)[0] for test in rubric.items['optimizer']['tests'])
 
 
 # -- whole runs ---------------------------------------------------------------------------------
@@ -429,6 +476,51 @@ def test_an_interrupted_run_keeps_what_it_graded_and_the_next_run_does_the_rest(
     assert f'{graded} already graded, skipped' in again.stdout
     with open(out / 'gradebook.csv', newline='') as stream:
         assert [float(row['score']) for row in csv.DictReader(stream)] == [100.0] * 6
+
+
+STUBBORN = """import os, signal, subprocess, sys, time
+for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(number, signal.SIG_IGN)
+harness = sys.modules['__main__']
+os.write(harness.PIPE, b'R\\x00\\x00')  # half a message: the grader's reader waits for more
+IGNORE = 'import signal, time\\nfor n in (1, 2, 15): signal.signal(n, signal.SIG_IGN)\\n'
+subprocess.Popen([sys.executable, '-c', IGNORE + 'time.sleep(600)', '{marker}'],
+                 start_new_session=True, pass_fds=(harness.PIPE,))  # holds the pipe open
+if os.fork() == 0:
+    os.setpgid(0, 0)  # a process group of its own
+    os.execv(sys.executable, [sys.executable, '-c', IGNORE + 'time.sleep(600)', '{marker}'])
+time.sleep(600)
+"""
+
+
+def test_ctrl_c_stops_a_run_within_seconds_whatever_the_code_does(tmp_path):
+    """The graded code ignores signals, starts a new session and a process group of its own,
+    and leaves the grader's pipe half a message, held open by its children."""
+    marker = f'stubborn-{os.getpid()}'
+    (tmp_path / 'class' / 'ann').mkdir(parents=True)
+    (tmp_path / 'class' / 'ann' / 'loss.py').write_text(STUBBORN.format(marker=marker))
+    (tmp_path / 'class' / 'ann' / 'optimizer.py').write_bytes((KIT / 'optimizer.py').read_bytes())
+    run = subprocess.Popen(GRADE + [str(tmp_path / 'class'), '--out', str(tmp_path / 'grades')],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(1200):  # until the stubborn processes run
+        if len(marked(marker)) >= 2 or run.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert len(marked(marker)) >= 2, run.communicate()
+    time.sleep(1)
+    asked = time.monotonic()
+    run.send_signal(signal.SIGINT)
+    stdout, stderr = run.communicate(timeout=60)
+    took = time.monotonic() - asked
+    assert run.returncode == 130 and 'interrupted' in stderr, stderr
+    assert took < 10, f"Ctrl-C took {took:.1f} s"
+    assert marked(marker) == []
+
+
+def marked(marker):
+    """pids of the processes whose command line holds marker."""
+    return [int(entry.name) for entry in Path('/proc').iterdir()
+            if entry.name.isdigit() and marker.encode() in _cmdline(entry)]
 
 
 def test_a_submission_the_grader_cannot_save_is_reported_and_the_others_are_graded(tmp_path):

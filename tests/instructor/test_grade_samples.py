@@ -2,8 +2,9 @@
 
 One run of tools/grade.py -j 2 grades every sample, with the kit's rubric but shorter limits.
 Each must get exactly the points its sample.toml gives, within its time; afterwards nothing a
-sample started may still run, no kit file may have changed, and the server these tests run on
-127.0.0.1 must have heard from no one.
+sample started may still run, no kit file may have changed, the server these tests run on
+127.0.0.1 must have heard from no one, and the grader's own peak memory (which grade.py reports)
+must have stayed under 1 GiB, whatever the samples sent it.
 
 That run happens at two isolation levels: 'namespace', and 'uid' (Gradescope's) when
 GRADER_UID_PYTHON names a Python, with numpy and pytest, that other users may run (.ci/run
@@ -14,6 +15,7 @@ solutions (README, "Grading": keep the grader's files private, as run_autograder
 import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -61,6 +63,9 @@ def compose(name, out, solutions, stubs, port):
         regions = release.build(out.parent / f'.{name}-regions')
         check_tests.fill_regions(base, regions, mutant)
     out.mkdir(parents=True)
+    for own in sorted((SAMPLES / name).iterdir()):  # other files go in as they are
+        if own.name not in ('sample.toml', 'loss.py', 'optimizer.py'):
+            (out / own.name).write_bytes(own.read_bytes())
     for file in ('loss.py', 'optimizer.py'):
         if file in this.get('missing', []):
             continue
@@ -153,6 +158,14 @@ def test_the_run_goes_on_and_grades_every_sample(run):
     assert sorted(row.split(',')[0] for row in rows[1:]) == run['names']
 
 
+def test_the_grader_itself_stays_under_a_gib(run):
+    """Whatever the samples send back (balloons_outputs, floods_messages, floods_output...)."""
+    summary = next(line for line in run['done'].stdout.splitlines() if line.startswith('graded '))
+    print(f"\n{run['level']}: {summary}")
+    peak = int(re.search(r"the grader's peak memory was (\d+) MiB", summary).group(1))
+    assert peak < 1024, summary
+
+
 def test_nothing_a_sample_started_is_left_running(run):
     assert run['leftovers'] == [], f"processes still running: {run['leftovers']}"
 
@@ -184,6 +197,8 @@ def test_the_sample_gets_its_expected_points(run, name):
     feedback = results['output'] + ''.join(test['output'] for test in results['tests'])
     for text in expect['feedback']:
         assert text in feedback, f"the feedback does not say {text!r}:\n{feedback[:3000]}"
+    for text in expect.get('absent', []):
+        assert text not in feedback, f"the feedback says {text!r}:\n{feedback[:3000]}"
     assert results['execution_time'] <= expect['max_seconds']
     assert path.stat().st_size < 64 << 10  # however much the sample printed
     for test in results['tests']:

@@ -9,6 +9,11 @@ DEFAULT_LIMITS = {'seconds_per_test': 30, 'seconds_per_submission': 180, 'memory
                   'output_head_kib': 4, 'output_tail_kib': 4}
 
 
+def round_points(points):
+    """Points as the gradebook, the table and results.json show them: two decimals."""
+    return round(float(points), 2) + 0.0  # + 0.0: never -0.0
+
+
 class RubricError(ValueError):
     """A rubric that cannot be used; the message names the file and the key at fault."""
 

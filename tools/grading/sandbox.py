@@ -305,12 +305,13 @@ class Sandbox:
         for path in [job, *writable]:
             os.chown(path, uid, uid)
 
-    def run(self, job, command, slot, limits, env, watch, output):
+    def run(self, job, command, slot, limits, env, watch, output, pass_fds=()):
         """Run command (a list; '{job}' stands for the job folder) with limits.
 
         watch() is called every 20 ms while it runs; when it returns True, the run is killed.
-        What it prints goes into output (an Output). Returns (exit status, None if killed;
-        output).
+        What it prints goes into output (an Output). The file descriptors in pass_fds stay open,
+        with the same numbers, in the command (through the launcher's forks and exec). Returns
+        (exit status, None if killed; output).
         """
         group = self.memory_group(limits['memory'])
         config = {'mode': self.mode, 'job': str(job), 'command': command, 'env': env,
@@ -318,7 +319,8 @@ class Sandbox:
                   'cgroup': group, 'grader': os.getpid()}
         process = subprocess.Popen(
             [sys.executable, '-I', '-B', __file__, json.dumps(config)], stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, cwd=job)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, cwd=job,
+            pass_fds=pass_fds)
         with self.lock:
             self.active.add(process.pid)
         pump = threading.Thread(target=_pump, args=(process.stdout, output), daemon=True)
