@@ -132,7 +132,7 @@ class Grader:
             current, stage = state['current'], state['stage']
             why = f"while {stage}: " if stage.startswith(('importing', 'starting')) \
                 else f"in {stage}: "
-            why += state['why'] or ended_early(status, limits)
+            why += state['why'] or output.stopped or ended_early(status, limits)
             if current and current not in results:
                 partial = read_outputs(job / 'out', current + '.partial')
                 results[current] = (partial[0] if partial else {}, why)

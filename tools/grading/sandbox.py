@@ -475,6 +475,7 @@ class Sandbox:
         pump = threading.Thread(target=_pump, args=(process.stdout, output), daemon=True)
         pump.start()
         killed, sweep = False, time.monotonic() + SWEEP_SECONDS
+        output.stopped = None
         try:
             while process.poll() is None:
                 if watch():

@@ -73,7 +73,10 @@ def _walk(top, uid):
                     child = os.open(entry.name, FOLDER, dir_fd=fd)
                 except OSError:
                     continue  # removed by the caller, or replaced by a symlink
-                stack.append((child, os.scandir(child), depth + 1))
+                try:
+                    stack.append((child, os.scandir(child), depth + 1))
+                except OSError:
+                    os.close(child)
     finally:
         for fd, entries, _ in stack:
             entries.close()
