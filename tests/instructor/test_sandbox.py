@@ -64,7 +64,7 @@ def box_for(level):
     return BOXES[level]
 
 
-def run_code(level, code, private, slot=0, limits=QUOTA, files=None, seconds=60):
+def run_code(level, code, private, slot=0, limits=QUOTA, files=None, seconds=60, env=None):
     """(exit status, Output, the job folder (removed)) of python -c code at level."""
     box, python = box_for(level), python_for(level)
     job = private / uuid.uuid4().hex
@@ -74,7 +74,7 @@ def run_code(level, code, private, slot=0, limits=QUOTA, files=None, seconds=60)
     box.prepare(job, slot)
     output, start = Output(1 << 16, 1 << 16), time.monotonic()
     status, _ = box.run(job, [python, '-I', '-c', code], slot,
-                        {'memory': 1 << 30, 'cpu': 60, **limits}, CHILD_ENV,
+                        {'memory': 1 << 30, 'cpu': 60, **limits}, {**CHILD_ENV, **(env or {})},
                         lambda: time.monotonic() - start > seconds, output)
     storage.remove_tree(job)
     return status, output, job
@@ -371,10 +371,11 @@ attempt('list job', lambda: os.listdir(VICTIM))
 attempt('list code', lambda: os.listdir(os.path.join(VICTIM, 'code')))
 attempt('list scratch', lambda: os.listdir(os.path.join(VICTIM, 'scratch')))
 attempt('list parent', lambda: os.listdir(os.path.dirname(VICTIM)))
-seen, key = [], ('"exp' + 'ose"').encode()  # a key of the configuration, not in this code
+seen = []  # processes whose command line holds the configuration, which holds MARK
 for pid in os.listdir('/proc'):
     try:
-        if pid.isdigit() and key in open('/proc/%s/cmdline' % pid, 'rb').read():
+        if pid.isdigit() and pid != str(os.getpid()) and \
+                MARK.encode() in open('/proc/%s/cmdline' % pid, 'rb').read():
             seen.append(pid)
     except OSError:
         pass
@@ -386,7 +387,7 @@ print('configurations seen', len(seen))
 def test_one_uid_slot_cannot_read_another_slots_code(private):
     """Slot 1 runs (its loss.py holds a secret) while code in slot 0 tries to read it, knowing
     its path; no command line (the launcher's included) may carry a configuration either."""
-    victim = {}
+    victim, mark = {}, f'sandbox-test-{uuid.uuid4().hex}'
     started = threading.Event()
 
     def run_victim():
@@ -400,7 +401,7 @@ def test_one_uid_slot_cannot_read_another_slots_code(private):
         started.set()
         output = Output(4096, 4096)
         victim['status'], _ = box.run(job, [python_for('uid'), '-I', '-c', code], 1,
-                                      {'memory': 1 << 30, 'cpu': 60}, CHILD_ENV,
+                                      {'memory': 1 << 30, 'cpu': 60}, {**CHILD_ENV, 'MARK': mark},
                                       lambda: False, output)
 
     python_for('uid')
@@ -409,7 +410,8 @@ def test_one_uid_slot_cannot_read_another_slots_code(private):
     try:
         started.wait(30)
         time.sleep(1)  # its launcher and python are running
-        status, output, _ = run_code('uid', f"VICTIM = {str(victim['job'])!r}\n" + SPY, private)
+        status, output, _ = run_code(
+            'uid', f"VICTIM = {str(victim['job'])!r}\nMARK = {mark!r}\n" + SPY, private)
     finally:
         thread.join(60)
     text = output.text()
@@ -427,8 +429,9 @@ def test_no_command_line_carries_the_configuration(level, private):
     """The launcher gets its configuration on stdin: /proc/PID/cmdline, which every process
     may read, shows none (at the namespace level the launcher lives on as the namespace's
     init, so an argument would be seen for the whole run)."""
-    code = 'import os\n' + SPY[SPY.index('seen, key'):]
-    status, output, _ = run_code(level, code, private)
+    code = "import os\nMARK = os.environ['MARK']\n" + SPY[SPY.index('seen = []'):]
+    mark = f'sandbox-test-{uuid.uuid4().hex}'  # in its environment, so in the configuration
+    status, output, _ = run_code(level, code, private, env={'MARK': mark})
     assert status == 0 and 'configurations seen 0' in output.text(), output.text()
 
 

@@ -376,17 +376,38 @@ def descendants(table, roots):
     return found & table.keys()
 
 
-def kill_as(uid):
-    """Kill every process of uid at once: kill(-1) run as uid reaches them all in one step,
-    which no fork outruns (a loop of kills by pid can lose to a fork bomb). RLIMIT_NPROC
-    counts per user, so this also frees the slot's uid for its next run."""
+AS_SLOT_USER = """
+import ctypes, os, sys
+uid = int(sys.argv[1])
+os.setgroups([])
+os.setgid(uid)
+os.setuid(uid)
+libc = ctypes.CDLL(None)
+for task in sys.argv[2:]:
+    if task == 'kill':  # every process of this user but this one, in one step
+        os.kill(-1, 9)
+    else:  # a SysV IPC object, 'shm:ID', 'msg:ID' or 'sem:ID', which this user owns: IPC_RMID
+        kind, ident = task.split(':')
+        if kind == 'sem':
+            libc.semctl(int(ident), 0, 0)
+        else:
+            getattr(libc, kind + 'ctl')(int(ident), 0, None)
+"""
+
+
+def as_slot_user(uid, tasks):
+    """Do tasks as uid, in a process of our python that drops to uid first: what only its owner
+    may do where root lacks capabilities (Docker gives no CAP_SYS_ADMIN, so no IPC_RMID of
+    another user's object). 'kill' kills every process of uid at once: kill(-1) reaches them
+    all in one step, which no fork outruns (a loop of kills by pid can lose to a fork bomb;
+    RLIMIT_NPROC counts per user, so this also frees the slot for its next run)."""
     try:
-        subprocess.run([sys.executable, '-I', '-S', '-c', 'import os; os.kill(-1, 9)'],
-                       user=uid, group=uid, extra_groups=[], env={}, cwd='/',
-                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        subprocess.run([sys.executable, '-I', '-S', '-c', AS_SLOT_USER, str(uid), *tasks],
+                       env={}, cwd='/', stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=KILL_SECONDS)
     except (OSError, subprocess.SubprocessError):
-        pass  # python that uid may not run (the namespace level's): the loop by pid goes on
+        return False
+    return True
 
 
 def _mib(size):
@@ -554,7 +575,7 @@ class Sandbox:
                 except OSError:
                     pass
             if mine:
-                kill_as(uid)
+                as_slot_user(uid, ['kill'])
             self.reap(table)
             process.poll()
             if not alive:
@@ -590,7 +611,9 @@ class Sandbox:
             problems.append(f"{job}/{SCRATCH}: {err}")
         if self.mode == 'uid':
             problems += storage.remove_owned(self.shared, uid)
-            storage.remove_sysv(uid)
+            objects = [f'{kind}:{ident}' for kind, ident, _ in storage.sysv_objects(uid)]
+            if objects and not (as_slot_user(uid, objects) and not storage.sysv_objects(uid)):
+                problems.append(f"SysV IPC objects of uid {uid}: {', '.join(objects)}")
         if problems:
             print(f"sandbox: could not remove what a run left: {'; '.join(problems)}",
                   file=sys.stderr)

@@ -4,7 +4,9 @@ A run may keep DISK_QUOTA bytes in DISK_FILES files and folders. At the uid leve
 can be mounted, the sandbox measures what the run's uid owns in the places it may write (its
 scratch folder, the job's writable paths, and the folders everyone may write: /tmp, /var/tmp,
 /dev/shm...), plus the files it deleted but holds open and its SysV shared memory and message
-queues, and kills the run past the quota. After the run, what the uid left is removed.
+queues, and kills the run past the quota. After the run, what the uid left is removed (its SysV
+objects by sandbox.py, as the uid: only their owner may remove them where root lacks
+CAP_SYS_ADMIN, as in Docker).
 
 Every walk here is iterative, bounded, opens nothing but folders (so a FIFO cannot block it) and
 goes through no symlink (every step is relative to an open folder, with O_NOFOLLOW).
@@ -20,7 +22,6 @@ DISK_FILES = 10000  # files and folders a run may keep
 MAX_DEPTH = 64  # folders a run may nest (each level of a walk holds a descriptor open)
 MAX_WALK = 200000  # entries one measurement looks at, at most
 FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-IPC_RMID = 0
 SYSV = {'shm': 'shmid', 'msg': 'msqid', 'sem': 'semid'}  # /proc/sysvipc/<kind>: its id column
 
 
@@ -56,7 +57,10 @@ def _walk(top, uid):
     try:
         while stack:
             fd, entries, depth = stack[-1]
-            entry = next(entries, None)
+            try:
+                entry = next(entries, None)
+            except OSError:  # the folder went bad under us: what it held is not seen
+                entry = None
             if entry is None:
                 stack.pop()
                 entries.close()
@@ -171,18 +175,6 @@ def sysv_objects(uid):
                 size = int(row.get('rss', 0)) + int(row.get('swap', 0)) + int(row.get('cbytes', 0))
                 found.append((kind, int(row[id_column]), size))
     return found
-
-
-def remove_sysv(uid):
-    """Remove every SysV IPC object of uid; returns how many there were."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    found = sysv_objects(uid)
-    for kind, ident, _ in found:
-        if kind == 'sem':
-            libc.semctl(ident, 0, IPC_RMID)
-        else:
-            getattr(libc, kind + 'ctl')(ident, IPC_RMID, None)
-    return len(found)
 
 
 def remove_owned(places, uid):
