@@ -4,22 +4,25 @@ Three levels, the strongest this machine allows (`--isolation auto`). What each 
 - namespace (root, and Linux lets it make namespaces): the code runs as a uid of its own (one per
   -j slot), in new PID, network, IPC and mount namespaces, under a new root that holds the
   system folders (/usr, /etc, ...), python and its packages, read-only, a few devices (null,
-  zero, full, random, urandom) and its job folder at /job: no kit, no other submission, no grades,
-  no network. All it may write (/tmp, /dev/shm and its scratch folder, $HOME and $TMPDIR) is
-  one tmpfs of DISK_QUOTA bytes and DISK_FILES files, gone with the namespace, as are its SysV
-  and POSIX IPC objects. When it ends, the kernel kills every process it started.
+  zero, full, random, urandom) and its job folder at /job: no kit, no other submission, no
+  grades, no network. All it may write there (/tmp, /dev/shm and its scratch folder) is one
+  tmpfs of storage.DISK_QUOTA bytes and DISK_FILES files (a write past them fails: "No space
+  left on device"), gone with the namespace, as are its SysV and POSIX IPC objects; the job's
+  writable paths, on the grader's disk, are watched as at the uid level. When it ends, the
+  kernel kills every process it started.
 - uid (root, no namespaces: a Docker container such as Gradescope's): the same uid of its own,
   without the namespaces. Its job folder is private to its slot (root's, readable by the slot's
   group only; the scratch folder and writable paths are the slot user's, mode 0700), under a
   folder others cannot list, so one slot cannot read another's code. A watcher measures what
   the uid stores (its scratch folder, the job's writable paths, /tmp, /var/tmp, /dev/shm and the
   other folders everyone may write, files it deleted but holds open, SysV shared memory and
-  queues) and kills the run past the quota. After the run, every process of the uid is killed
-  at once (kill(-1) as that uid, which no fork outruns), and its files in those folders and
-  its SysV objects are removed. Not guaranteed: files readable by everyone stay readable (keep
-  the grader's files private: tools/gradescope.py's run_autograder does), a folder deeper down
-  that everyone may write is not watched, and at most the quota plus what it writes in one
-  SWEEP_SECONDS is ever stored.
+  queues) every SWEEP_SECONDS and kills the run past the quota (bytes, files, or folders
+  nested storage.MAX_DEPTH deep). After the run, every process of the uid is killed at once
+  (kill(-1) as that uid, which no fork outruns), and its files in those folders and its SysV
+  objects are removed. Not guaranteed: files readable by everyone stay readable (keep the
+  grader's files private: tools/gradescope.py's run_autograder does); a folder everyone may
+  write deeper than /tmp, /var/..., /run/... or /dev/... is not watched; what it writes between
+  two looks of the watcher goes past the quota until the next.
 - none (not root): limits, the quota on its scratch folder and the job's writable paths, and
   clean-up: a PID namespace of its own (in a user namespace) where the kernel allows one, else
   the grader, as subreaper, finds and kills what it started. The code runs as you and can read
