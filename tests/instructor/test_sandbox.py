@@ -147,6 +147,25 @@ def test_measure_says_when_folders_nest_too_deep(tmp_path):
     assert not storage.measure(None, [shallow]).too_deep
 
 
+@needs_root
+@pytest.mark.parametrize('level', ['namespace', 'uid', 'none'])
+def test_pass_fds_reach_the_command(level, private):
+    """The harness may hand back its outputs on a pipe: pass_fds stay open in the command."""
+    box, python = box_for(level), python_for(level)
+    job = private / uuid.uuid4().hex
+    job.mkdir()
+    box.prepare(job, 0)
+    read, write = os.pipe()
+    output = Output(4096, 4096)
+    status, _ = box.run(job, [python, '-I', '-c', f"import os; os.write({write}, b'through')"],
+                        0, {'memory': 1 << 30, 'cpu': 60}, CHILD_ENV, lambda: False, output,
+                        pass_fds=(write,))
+    os.close(write)
+    with os.fdopen(read, 'rb') as stream:
+        assert status == 0 and stream.read() == b'through', output.text()
+    storage.remove_tree(job)
+
+
 # -- IPC ----------------------------------------------------------------------------------------
 
 IPC = '''
