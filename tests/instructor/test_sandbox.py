@@ -633,3 +633,23 @@ def test_a_correct_submission_beside_a_disk_filler_gets_full_marks(level, tmp_pa
     assert done.returncode == 0, done.stdout + done.stderr
     assert '[' in done.stdout and 'solutions: 100/100' in done.stdout, done.stdout
     assert 'filler: 25/100' in done.stdout, done.stdout
+
+
+@needs_root
+@pytest.mark.parametrize('level', ['namespace', 'uid'])
+def test_a_deep_tree_in_the_job_folder_does_not_stop_the_grader(level, tmp_path, stubs):
+    """The code nests 3000 folders in the job folder's out/, which it may write; the grader
+    must still grade it and remove the job folder (shutil.rmtree recurses, and raises
+    RecursionError even with ignore_errors)."""
+    (tmp_path / 'deep').mkdir()
+    (tmp_path / 'deep' / 'loss.py').write_text(
+        "import os\n"
+        "fd = os.open(os.path.join(os.getcwd(), '..', 'out'), os.O_RDONLY)\n"
+        "for _ in range(3000):\n"
+        "    os.mkdir('d', dir_fd=fd)\n"
+        "    deeper = os.open('d', os.O_RDONLY, dir_fd=fd)\n"
+        "    os.close(fd)\n"
+        "    fd = deeper\n" + (KIT / 'loss.py').read_text())
+    done = subprocess.run(grade_command(level, [tmp_path / 'deep'], tmp_path / 'grades', stubs),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and '[1/1] deep: ' in done.stdout, done.stdout + done.stderr

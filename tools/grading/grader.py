@@ -18,6 +18,7 @@ import numpy as np
 
 from . import official, rules
 from .sandbox import Output
+from .storage import remove_tree
 
 HARNESS = Path(__file__).resolve().parent / 'harness.py'
 MAX_OUTPUT_FILE = 64 << 20
@@ -121,7 +122,7 @@ class Grader:
                 {'memory': limits['memory_mib'] << 20, 'cpu': limits['seconds_per_submission']},
                 CHILD_ENV, watch, output=output)
             if self.stop.is_set():
-                shutil.rmtree(job, ignore_errors=True)
+                remove_tree(job)
                 raise Stopped(submission.name)
             follow()  # the lines written as it ended
             before = len(results)
@@ -136,7 +137,7 @@ class Grader:
             if current and current not in results:
                 partial = read_outputs(job / 'out', current + '.partial')
                 results[current] = (partial[0] if partial else {}, why)
-            shutil.rmtree(job, ignore_errors=True)
+            remove_tree(job)
             if len(results) == before or stage.startswith(('importing', 'starting')):
                 # It did not get past the import: the next process would not either.
                 for case in remaining:

@@ -447,7 +447,7 @@ class Sandbox:
         its files 0640; the writable paths and the scratch folder are the slot user's, 0700
         (folders) or 0600 (files). Keep job's parent unlistable by others (mode 0711)."""
         job = Path(job)
-        (job / SCRATCH).mkdir(mode=0o700)
+        (job / SCRATCH).mkdir(mode=0o700, exist_ok=True)
         own = [str(job / SCRATCH)] + [str(path) for path in writable]
         with self.lock:
             self.places[str(job)] = own + self.shared
