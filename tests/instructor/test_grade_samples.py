@@ -22,6 +22,7 @@ import sys
 import threading
 import tomllib
 import uuid
+import zlib
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,30 @@ def test_the_sample_gets_its_expected_points(run, name):
     for test in results['tests']:
         assert {'name', 'score', 'max_score', 'output', 'visibility',
                 'execution_time'} <= set(test)
+
+
+# -- what the samples leave: leaves_things_behind and fills_disk_with_files name all they make
+# after MARKER, in /tmp, /var/tmp, /dev/shm, their scratch folder and SysV IPC.
+
+SHARED_FOLDERS = ('/tmp', '/var/tmp', '/dev/shm', '/dev/mqueue')
+
+
+def marked_sysv_keys():
+    """The SysV keys leaves_things_behind uses (its loss.py computes the same)."""
+    key = zlib.crc32(MARKER.encode()) & 0x3FFFFFFF
+    return {key, key + 1, key + 2}
+
+
+def test_no_file_a_sample_made_is_left_where_everyone_may_write(run):
+    left = [str(path) for folder in SHARED_FOLDERS if os.path.isdir(folder)
+            for path in Path(folder).iterdir() if MARKER in path.name]
+    assert left == []
+
+
+def test_no_ipc_object_a_sample_made_is_left(run):
+    keys, left = marked_sysv_keys(), []
+    for kind in ('shm', 'msg', 'sem'):
+        for line in Path('/proc/sysvipc', kind).read_text().splitlines()[1:]:
+            if int(line.split()[0]) in keys:
+                left.append(f'{kind}: {line.split()[:2]}')
+    assert left == []

@@ -30,6 +30,7 @@ from .channel import (END, FINDING, LOST_PIPE, PARTIAL, RESULT, STAGE, STAGES, S
 from .outputs import Budget, Pump, Refused, unpack_arrays
 from .rubric import round_points
 from .sandbox import Output
+from .storage import remove_tree
 
 HERE = Path(__file__).resolve().parent
 HARNESS_FILES = ('harness.py', 'channel.py')
@@ -154,6 +155,8 @@ class Grader:
             raise Stopped()
         if pump.error and not run.why:
             run.overdue(pump.error)
+        if not run.why and output.stopped:  # the sandbox stopped it: over its disk quota
+            run.stopped(output.stopped, 'went over its quota')
         if not run.why:
             run.ended(status, limits)
         return run
@@ -335,28 +338,3 @@ class Run:
             self.stopped(f"the process ended with status {status} before this case finished",
                          'crashed')
 
-
-def remove_tree(path):
-    """Delete path and all under it: no recursion (any depth), no symlink followed, no file
-    opened (a FIFO or a device the graded code left cannot block it). Errors are ignored."""
-    folders, stack = [], [str(path)]
-    while stack:
-        folder = stack.pop()
-        folders.append(folder)
-        try:
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                    else:
-                        try:
-                            os.unlink(entry.path)
-                        except OSError:
-                            pass
-        except OSError:
-            pass
-    for folder in reversed(folders):
-        try:
-            os.rmdir(folder)
-        except OSError:
-            pass

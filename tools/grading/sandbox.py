@@ -1,24 +1,45 @@
-"""Run a submission's code in a child process it cannot escape, and leave nothing running after.
+"""Run a submission's code in a child process it cannot escape, and leave nothing of it after.
 
-Three levels, the strongest this machine allows (`--isolation auto`):
-- namespace (root, and Linux lets it make namespaces): the code runs as an unprivileged user of
-  its own, in new PID, network and mount namespaces, under a new root that holds the system
-  folders (/usr, /etc, ...), python and its packages, read-only, and its job folder at /tmp/job:
-  no kit, no other submission, no grades, no network. When it ends, the kernel kills every
-  process it started.
-- uid (root, no namespaces: a Docker container such as Gradescope's): the same user of its own,
-  without the namespaces. Files readable by everyone stay readable, so keep the grader's files
-  private (tools/gradescope.py's run_autograder does).
-- none (not root): limits, a new session and cleanup, but the code runs as you and can read
-  your files. Use it for your own tests, not to grade strangers.
+Three levels, the strongest this machine allows (`--isolation auto`). What each guarantees:
+- namespace (root, and Linux lets it make namespaces): the code runs as a uid of its own (one per
+  -j slot), in new PID, network, IPC and mount namespaces, under a new root that holds the
+  system folders (/usr, /etc, ...), python and its packages, read-only, a few devices (null,
+  zero, full, random, urandom) and its job folder at /job: no kit, no other submission, no
+  grades, no network. All it may write there (/tmp, /dev/shm and its scratch folder) is one
+  tmpfs of storage.DISK_QUOTA bytes and DISK_FILES files (a write past them fails: "No space
+  left on device"), gone with the namespace, as are its SysV and POSIX IPC objects; the job's
+  writable paths, on the grader's disk, are watched as at the uid level. When it ends, the
+  kernel kills every process it started.
+- uid (root, no namespaces: a Docker container such as Gradescope's): the same uid of its own,
+  without the namespaces. Its job folder is private to its slot (root's, readable by the slot's
+  group only; the scratch folder and writable paths are the slot user's, mode 0700), under a
+  folder others cannot list, so one slot cannot read another's code. A watcher measures what
+  the uid stores (its scratch folder, the job's writable paths, /tmp, /var/tmp, /dev/shm and the
+  other folders everyone may write, files it deleted but holds open, SysV shared memory and
+  queues) every SWEEP_SECONDS and kills the run past the quota (bytes, files, or folders
+  nested storage.MAX_DEPTH deep). After the run, every process of the uid is killed at once
+  (kill(-1) as that uid, which no fork outruns), and its files in those folders and its SysV
+  objects are removed. Not guaranteed: files readable by everyone stay readable (keep the
+  grader's files private: tools/gradescope.py's run_autograder does); a folder everyone may
+  write deeper than /tmp, /var/..., /run/... or /dev/... is not watched; what it writes between
+  two looks of the watcher goes past the quota until the next.
+- none (not root): limits, the quota on its scratch folder and the job's writable paths, and
+  clean-up: a PID namespace of its own (in a user namespace) where the kernel allows one, else
+  the grader, as subreaper, finds and kills what it started. The code runs as you and can read
+  and write your files; what it leaves in /tmp or in SysV IPC is not removed (nothing tells
+  its files from yours or from another slot's). Use it for your own tests, not for strangers.
 
-Every level sets the limits (address space, CPU seconds, file size), refuses internet sockets
-with a seccomp filter, gives the code a scratch folder and a small environment, and kills
-whatever the code started once it is over. Where
+Every level sets the limits (address space, CPU seconds, file size, no POSIX message queues),
+refuses every socket but an unnamed socketpair(AF_UNIX) (a seccomp filter, for the code and
+all it starts, whatever they run), gives the code a scratch folder as $HOME and $TMPDIR, JOB/code
+as its working directory, a small environment, and kills whatever the code started once it is
+over, within KILL_SECONDS, whatever it does (Ctrl-C in grade.py ends a run the same way). Where
 root can make memory cgroups (not in Docker), all of a run's processes also share one memory
 limit, so a submission cannot take more than it by starting many processes.
 
-    python sandbox.py CONFIG   (the child side: set up, drop privileges, exec the command)
+    python sandbox.py < CONFIG   (the child side: set up, drop privileges, exec the command;
+                                  its configuration comes on stdin, never on a command line,
+                                  which every process may read in /proc)
 """
 import ctypes
 import errno
@@ -35,19 +56,27 @@ import time
 from collections import deque
 from pathlib import Path
 
+if __name__ != '__main__':  # the child side needs none of the grader's
+    from . import storage
+
 MODES = ('namespace', 'uid', 'none')
 UID_BASE = 61000  # each slot of -j runs as a uid of its own from here up (see claim_uid)
 UID_LOCKS = '/tmp/grade-uid-locks'
 MAX_PROCESSES = 64  # per slot user: bounds fork bombs in the uid levels
 FILE_SIZE_LIMIT = 256 << 20
-CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
+SCRATCH = 'scratch'  # JOB/scratch: the code's $HOME and $TMPDIR
+SWEEP_SECONDS = 0.2  # how often the watcher measures what a run stores
+KILL_SECONDS = 10  # how long the clean-up may take before it gives up and says so
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUSER = 0x00020000, 0x08000000, 0x10000000
+CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
-MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
+MS_BIND, MS_REC, MS_PRIVATE, MNT_DETACH = 4096, 16384, 1 << 18, 2
 SYSTEM_FOLDERS = ('usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'etc')
+DEVICES = ('null', 'zero', 'full', 'random', 'urandom')
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 1, 38, 36
 PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
 IO_URING_SETUP = 425  # the same number on x86_64 and aarch64
-JOB_IN_NAMESPACE = '/tmp/job'
+JOB_IN_NAMESPACE = '/job'
 
 
 # ----------------------------------------------------------------------------------------------
@@ -75,30 +104,33 @@ def _bind(source, target, read_only=True):
         _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
 
 
-def _refuse_internet_sockets():
-    """A seccomp filter: socket(AF_INET or AF_INET6, ...) fails with EACCES, here and in every
-    process started from here, whatever it runs (a Python audit hook binds this Python only).
+def _refuse_sockets():
+    """A seccomp filter: socket() of any family (Unix-domain, internet, netlink, vsock...) and
+    io_uring fail with EACCES, here and in every process started from here, whatever it runs (a
+    Python audit hook binds this Python only). socketpair(AF_UNIX) stays: an unnamed pair joins
+    only processes that hold its ends, the run's own, and multiprocessing.Pipe() needs it.
     Needs no privilege, only no_new_privs first; works in Docker. Returns False where the
     machine is not one it knows (x86_64, aarch64)."""
-    known = {'x86_64': (0xC000003E, 41), 'aarch64': (0xC00000B7, 198)}  # audit arch, socket()
+    known = {'x86_64': (0xC000003E, 41, 53), 'aarch64': (0xC00000B7, 198, 199)}
     if platform.machine() not in known:
         return False
-    arch, socket_call = known[platform.machine()]
+    arch, socket_call, socketpair_call = known[platform.machine()]
     load, jump_if_equal, jump_if_above_or_equal, give = 0x20, 0x15, 0x35, 0x06
     allow, refuse = 0x7FFF0000, 0x00050000 | errno.EACCES  # SECCOMP_RET_ALLOW, _ERRNO
-    program = [
-        (load, 0, 0, 4),                          # 0: the architecture of the call
-        (jump_if_equal, 1, 0, arch),              # 1: ours: go on at 3
-        (give, 0, 0, refuse),                     # 2: another (32-bit calls): refused
-        (load, 0, 0, 0),                          # 3: the call's number
-        (jump_if_above_or_equal, 6, 0, 0x40000000),  # 4: the x32 numbers: refused (at 11)
-        (jump_if_equal, 5, 0, IO_URING_SETUP),    # 5: io_uring can open sockets: refused
-        (jump_if_equal, 0, 3, socket_call),       # 6: socket(): go on at 7, else allowed
-        (load, 0, 0, 16),                         # 7: its first argument, the domain
-        (jump_if_equal, 2, 0, socket.AF_INET),    # 8: refused (at 11)
-        (jump_if_equal, 1, 0, socket.AF_INET6),   # 9: refused (at 11)
-        (give, 0, 0, allow),                      # 10
-        (give, 0, 0, refuse),                     # 11
+    program = [  # (code, jump if true, jump if false, k): a jump skips that many lines
+        (load, 0, 0, 4),                             # 0: the architecture of the call
+        (jump_if_equal, 1, 0, arch),                 # 1: ours: go on at 3
+        (give, 0, 0, refuse),                        # 2: another (32-bit calls): refused
+        (load, 0, 0, 0),                             # 3: the call's number
+        (jump_if_above_or_equal, 7, 0, 0x40000000),  # 4: the x32 numbers: refused (at 12)
+        (jump_if_equal, 6, 0, IO_URING_SETUP),       # 5: io_uring can open sockets: refused
+        (jump_if_equal, 5, 0, socket_call),          # 6: socket(): refused
+        (jump_if_equal, 1, 0, socketpair_call),      # 7: socketpair(): look at it (at 9)
+        (give, 0, 0, allow),                         # 8: any other call
+        (load, 0, 0, 16),                            # 9: socketpair's first argument, the domain
+        (jump_if_equal, 0, 1, socket.AF_UNIX),       # 10: AF_UNIX: allowed, else refused
+        (give, 0, 0, allow),                         # 11
+        (give, 0, 0, refuse),                        # 12
     ]
 
     class Filter(ctypes.Structure):
@@ -122,15 +154,37 @@ def _wait_for(pid):
     return 128 - code if code < 0 else code
 
 
+def _start_pid_namespace(set_up_init=None):
+    """Once unshare(CLONE_NEWPID) is done: fork the namespace's first process (its init), which
+    runs set_up_init(), then forks the command's process and returns in it. The init only reaps
+    (the command is an ordinary process: init ignores signals it has no handler for); when the
+    command ends, so does init, and the kernel kills whatever is left in the namespace. The
+    process outside waits for init and ends with its status."""
+    pid = os.fork()
+    if pid:
+        os._exit(_wait_for(pid))
+    _call(_libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
+    if set_up_init:
+        set_up_init()
+    command = os.fork()
+    if command:
+        while True:  # reap orphans too: their zombies would count against RLIMIT_NPROC
+            pid, status = os.wait()
+            if pid == command:
+                code = os.waitstatus_to_exitcode(status)
+                os._exit(128 - code if code < 0 else code)
+
+
 def _enter_namespaces(config):
-    """New mount, network and PID namespaces, and a new root holding only the system, python
-    and the job folder (at /tmp/job). Returns the job folder's path there."""
-    job = config['job']
-    _call(_libc().unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID), "unshare")
+    """New mount, network, IPC and PID namespaces, and a new root holding only the system,
+    python, a few devices, the job folder (at /job) and one tmpfs of config['disk'] bytes for
+    /tmp, /dev/shm and the scratch folder. Returns the job folder's path there."""
+    job, uid = config['job'], config['uid']
+    _call(_libc().unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID), "unshare")
     _mount(None, '/', None, MS_REC | MS_PRIVATE)
     root = os.path.join(job, '.root')
     os.mkdir(root, 0o755)
-    _mount('tmpfs', root, 'tmpfs', MS_NOSUID | MS_NODEV, 'size=256m,mode=755')
+    _mount('tmpfs', root, 'tmpfs', MS_NOSUID | MS_NODEV, 'size=4m,mode=755')
     for name in SYSTEM_FOLDERS:
         source, target = '/' + name, os.path.join(root, name)
         if os.path.islink(source):
@@ -139,33 +193,69 @@ def _enter_namespaces(config):
             os.mkdir(target, 0o755)
             _bind(source, target)
     os.mkdir(os.path.join(root, 'proc'), 0o555)
+    # Everything the code may write, in one tmpfs: its size and inodes are the run's quota.
+    store = os.path.join(root, '.store')
+    os.mkdir(store, 0o700)
+    _mount('tmpfs', store, 'tmpfs', MS_NOSUID | MS_NODEV,
+           f"size={config['disk']},nr_inodes={config['files']},mode=755")
+    for name, mode in (('tmp', 0o1777), ('shm', 0o1777), (SCRATCH, 0o700)):
+        os.mkdir(os.path.join(store, name))
+        os.chmod(os.path.join(store, name), mode)
+    os.chown(os.path.join(store, SCRATCH), uid, uid)
     os.mkdir(os.path.join(root, 'tmp'))
-    os.chmod(os.path.join(root, 'tmp'), 0o1777)
+    _bind(os.path.join(store, 'tmp'), os.path.join(root, 'tmp'), read_only=False)
+    dev = os.path.join(root, 'dev')
+    os.mkdir(dev, 0o755)
+    _mount('tmpfs', dev, 'tmpfs', MS_NOSUID | MS_NOEXEC, 'size=64k,mode=755')
+    for name in DEVICES:
+        open(os.path.join(dev, name), 'w').close()
+        _bind('/dev/' + name, os.path.join(dev, name), read_only=False)
+    for name, target in (('fd', '/proc/self/fd'), ('stdin', '/proc/self/fd/0'),
+                         ('stdout', '/proc/self/fd/1'), ('stderr', '/proc/self/fd/2')):
+        os.symlink(target, os.path.join(dev, name))
+    os.mkdir(os.path.join(dev, 'shm'))
+    _bind(os.path.join(store, 'shm'), os.path.join(dev, 'shm'), read_only=False)
     for path in config['expose']:  # python and its packages, wherever they are (even in /tmp)
         target = root + path
         if not os.path.isdir(target) or not os.listdir(target):
             os.makedirs(target, 0o755, exist_ok=True)
             _bind(path, target)
-    os.mkdir(os.path.join(root, 'dev'), 0o755)
-    _bind('/dev', os.path.join(root, 'dev'), read_only=False)
-    if os.path.isdir(os.path.join(root, 'dev', 'shm')):
-        _mount('tmpfs', os.path.join(root, 'dev', 'shm'), 'tmpfs', MS_NOSUID | MS_NODEV,
-               'size=64m,mode=1777')
     os.mkdir(root + JOB_IN_NAMESPACE, 0o755)
     _mount(job, root + JOB_IN_NAMESPACE, None, MS_BIND)
-    pid = os.fork()
-    if pid:  # stay outside the new PID namespace until its first process ends
-        os._exit(_wait_for(pid))
-    # The namespace's first process (its init): it only waits for the command, in a child of
-    # its own, so that the command is an ordinary process (init ignores signals it has no
-    # handler for). When init ends, the kernel kills whatever is left in the namespace.
-    _call(_libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
-    _mount('proc', os.path.join(root, 'proc'), 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    os.chroot(root)
-    pid = os.fork()
-    if pid:
-        os._exit(_wait_for(pid))
+    _bind(os.path.join(store, SCRATCH), root + JOB_IN_NAMESPACE + '/' + SCRATCH, read_only=False)
+    _call(_libc().umount2(store.encode(), MNT_DETACH), "umount")  # its binds keep the tmpfs
+    os.rmdir(store)
+
+    def set_up_init():
+        _mount('proc', os.path.join(root, 'proc'), 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        os.chroot(root)
+
+    _start_pid_namespace(set_up_init)
     return JOB_IN_NAMESPACE
+
+
+def _enter_own_pid_namespace():
+    """The none level: a PID namespace, in a user namespace that maps us to ourselves (we are
+    not root), so that the kernel kills all the run started when it ends. Where the kernel
+    refuses (user namespaces off or restricted), nothing: the grader's sweep is all there is."""
+    uid, gid = os.getuid(), os.getgid()
+
+    def enter(flags):
+        _call(_libc().unshare(CLONE_NEWUSER | flags), "unshare")
+        Path('/proc/self/setgroups').write_text('deny')
+        Path('/proc/self/uid_map').write_text(f'{uid} {uid} 1')
+        Path('/proc/self/gid_map').write_text(f'{gid} {gid} 1')
+
+    probe = os.fork()  # a refused map cannot be undone: try it in a process of its own first
+    if probe == 0:
+        try:
+            enter(0)
+        except OSError:
+            os._exit(1)
+        os._exit(0)
+    if _wait_for(probe) == 0:
+        enter(CLONE_NEWPID)
+        _start_pid_namespace()
 
 
 def launch(config):
@@ -179,11 +269,14 @@ def launch(config):
             procs.write(str(os.getpid()))
     if config['mode'] == 'namespace':
         job = _enter_namespaces(config)
+    elif config['mode'] == 'none':
+        _enter_own_pid_namespace()
     limits = config['limits']
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
     resource.setrlimit(resource.RLIMIT_AS, (limits['memory'], limits['memory']))
     resource.setrlimit(resource.RLIMIT_CPU, (limits['cpu'], limits['cpu'] + 5))
+    resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))  # no POSIX message queue can be made
     if config['mode'] in ('namespace', 'uid'):
         uid = config['uid']
         resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
@@ -192,9 +285,11 @@ def launch(config):
         os.setuid(uid)
         _call(_libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
     _call(_libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
-    _refuse_internet_sockets()
-    os.chdir(job)
-    env = {**config['env'], 'HOME': job, 'TMPDIR': '/tmp'}
+    _refuse_sockets()
+    code = os.path.join(job, 'code')
+    os.chdir(code if os.path.isdir(code) else job)
+    scratch = os.path.join(job, SCRATCH)
+    env = {**config['env'], 'HOME': scratch, 'TMPDIR': scratch}
     command = [part.replace('{job}', job) for part in config['command']]
     os.execve(command[0], command, env)
 
@@ -203,11 +298,13 @@ def launch(config):
 # The grader's side.
 
 class Output:
-    """The first head and last tail bytes of a stream, and how many bytes it held."""
+    """The first head and last tail bytes of a stream, and how many bytes it held; stopped says
+    why the sandbox stopped the run, if it did (the run stored more than its quota)."""
 
     def __init__(self, head, tail):
         self.head_limit, self.head, self.tail, self.total = head, bytearray(), deque(), 0
         self.tail_limit, self.tail_size = tail, 0
+        self.stopped = None
 
     def add(self, data):
         self.total += len(data)
@@ -242,36 +339,82 @@ def _pump(stream, output):
     stream.close()
 
 
-def processes_of(uid=None, session=None, parent=None, zombies=False):
-    """pids whose real, effective, saved or fs uid is uid, or whose session or parent is given
-    (zombies too if zombies)."""
-    found = []
+def process_table():
+    """{pid: (parent pid, state letter, (real, effective, saved, fs) uids)} of every process."""
+    table = {}
     for entry in os.scandir('/proc'):
         if not entry.name.isdigit():
             continue
         try:
-            if uid is not None:
-                status = Path(entry.path, 'status').read_text()
-                uids = next(line for line in status.splitlines() if line.startswith('Uid:'))
-                if str(uid) in uids.split()[1:]:
-                    found.append(int(entry.name))
-            else:
-                fields = Path(entry.path, 'stat').read_text().rsplit(')', 1)[1].split()
-                if (session is not None and int(fields[3]) == session) or \
-                        (parent is not None and int(fields[1]) == parent
-                         and (zombies or fields[0] != 'Z')):
-                    found.append(int(entry.name))
-        except (OSError, StopIteration, IndexError, ValueError):
+            fields = {}
+            for line in Path(entry.path, 'status').read_text().splitlines():
+                name, _, value = line.partition(':')
+                fields[name] = value.split()
+                if name == 'Uid':  # after State and PPid
+                    break
+            table[int(entry.name)] = (int(fields['PPid'][0]), fields['State'][0],
+                                      tuple(int(uid) for uid in fields['Uid']))
+        except (OSError, KeyError, IndexError, ValueError):
             continue
-    return found
+    return table
 
 
-def kill_all(pids):
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+def processes_of(uid, table=None):
+    """The live (not zombie) processes whose real, effective, saved or fs uid is uid."""
+    table = process_table() if table is None else table
+    return [pid for pid, (_, state, uids) in table.items() if uid in uids and state != 'Z']
+
+
+def descendants(table, roots):
+    """roots and every process under them in table (a process_table)."""
+    children = {}
+    for pid, (parent, _, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, stack = set(), list(roots)
+    while stack:
+        pid = stack.pop()
+        if pid not in found:
+            found.add(pid)
+            stack += children.get(pid, [])
+    return found & table.keys()
+
+
+AS_SLOT_USER = """
+import ctypes, os, sys
+uid = int(sys.argv[1])
+os.setgroups([])
+os.setgid(uid)
+os.setuid(uid)
+libc = ctypes.CDLL(None)
+for task in sys.argv[2:]:
+    if task == 'kill':  # every process of this user but this one, in one step
+        os.kill(-1, 9)
+    else:  # a SysV IPC object, 'shm:ID', 'msg:ID' or 'sem:ID', which this user owns: IPC_RMID
+        kind, ident = task.split(':')
+        if kind == 'sem':
+            libc.semctl(int(ident), 0, 0)
+        else:
+            getattr(libc, kind + 'ctl')(int(ident), 0, None)
+"""
+
+
+def as_slot_user(uid, tasks):
+    """Do tasks as uid, in a process of our python that drops to uid first: what only its owner
+    may do where root lacks capabilities (Docker gives no CAP_SYS_ADMIN, so no IPC_RMID of
+    another user's object). 'kill' kills every process of uid at once: kill(-1) reaches them
+    all in one step, which no fork outruns (a loop of kills by pid can lose to a fork bomb;
+    RLIMIT_NPROC counts per user, so this also frees the slot for its next run)."""
+    try:
+        subprocess.run([sys.executable, '-I', '-S', '-c', AS_SLOT_USER, str(uid), *tasks],
+                       env={}, cwd='/', stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=KILL_SECONDS)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return True
+
+
+def _mib(size):
+    return f"{size / (1 << 20):g} MiB"
 
 
 class Sandbox:
@@ -279,12 +422,13 @@ class Sandbox:
 
     def __init__(self, mode):
         self.mode = mode
-        self.active = set()  # pids of our running launchers (the 'none' level's orphan sweep)
+        self.active = set()  # pids of our running launchers, which no sweep may reap
         self.lock = threading.Lock()
         self.uids, self.claims = {}, []
+        self.places = {}  # job folder: the paths its run may write (prepare), for the watcher
         self.memory_root, self.groups = (own_memory_cgroup() if os.geteuid() == 0 else None), 0
-        if mode == 'none':
-            _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        self.shared = storage.writable_places() if mode == 'uid' else []
+        _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # what a run orphans comes to us
         self.expose = python_paths()
 
     def uid(self, slot):
@@ -297,48 +441,100 @@ class Sandbox:
             return self.uids[slot]
 
     def prepare(self, job, slot, writable=()):
-        """Give job and the writable paths in it to the slot's user (root levels); everything
-        else in job stays the grader's, readable but not writable."""
+        """Ready job, a folder the grader wrote, for one run in slot: the code may write the
+        writable paths in it and a new scratch folder, JOB/scratch. At the root levels job
+        becomes private to the slot: its folders are root's with the slot's group, mode 0750,
+        its files 0640; the writable paths and the scratch folder are the slot user's, 0700
+        (folders) or 0600 (files). Keep job's parent unlistable by others (mode 0711)."""
+        job = Path(job)
+        (job / SCRATCH).mkdir(mode=0o700, exist_ok=True)
+        own = [str(job / SCRATCH)] + [str(path) for path in writable]
+        with self.lock:
+            self.places[str(job)] = own + self.shared
         if self.mode == 'none':
             return
-        uid = self.uid(slot)
-        for path in [job, *writable]:
+        uid, grader = self.uid(slot), os.geteuid()
+        for folder, _, files in os.walk(job):
+            os.chown(folder, grader, uid)
+            os.chmod(folder, 0o750)
+            for path in [os.path.join(folder, name) for name in files]:
+                if not os.path.islink(path):
+                    os.chown(path, grader, uid)
+                    os.chmod(path, 0o640)
+        for path in own:
             os.chown(path, uid, uid)
+            os.chmod(path, 0o700 if os.path.isdir(path) else 0o600)
 
     def run(self, job, command, slot, limits, env, watch, output, pass_fds=()):
-        """Run command (a list; '{job}' stands for the job folder) with limits.
+        """Run command (a list; '{job}' stands for the job folder) in job, which prepare()
+        readied, with limits: 'memory' and 'cpu', and the quota, 'disk' (bytes) and 'files'
+        (storage.DISK_QUOTA and DISK_FILES if not given).
 
         watch() is called every 20 ms while it runs; when it returns True, the run is killed.
-        What it prints goes into output (an Output). The file descriptors in pass_fds stay open,
-        with the same numbers, in the command (through the launcher's forks and exec). Returns
-        (exit status, None if killed; output).
+        It is killed too when it stores more than its quota, and output.stopped says so. What
+        it prints goes into output (an Output). The descriptors pass_fds stay open in the
+        command. Returns (exit status, None if killed; output).
         """
-        group = self.memory_group(limits['memory'])
-        config = {'mode': self.mode, 'job': str(job), 'command': command, 'env': env,
-                  'limits': limits, 'uid': self.uid(slot), 'expose': self.expose,
-                  'cgroup': group, 'grader': os.getpid()}
-        process = subprocess.Popen(
-            [sys.executable, '-I', '-B', __file__, json.dumps(config)], stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, cwd=job,
-            pass_fds=pass_fds)
+        job, uid = str(job), self.uid(slot)
         with self.lock:
+            places = self.places.pop(job, None)
+        if places is None:
+            raise ValueError(f"{job}: call Sandbox.prepare(job, slot) before each run")
+        quota = limits.get('disk', storage.DISK_QUOTA), limits.get('files', storage.DISK_FILES)
+        group = self.memory_group(limits['memory'])
+        config = {'mode': self.mode, 'job': job, 'command': command, 'env': env,
+                  'limits': limits, 'uid': uid, 'expose': self.expose, 'cgroup': group,
+                  'grader': os.getpid(), 'disk': quota[0], 'files': quota[1]}
+        with self.lock:  # one that ends at once must not be reaped as an orphan before this
+            process = subprocess.Popen(
+                [sys.executable, '-I', '-B', __file__], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=job, pass_fds=pass_fds)
             self.active.add(process.pid)
+        try:
+            process.stdin.write(json.dumps(config).encode())
+            process.stdin.close()
+        except BrokenPipeError:
+            pass  # it stopped at once (the grader is not its parent): its status says so
         pump = threading.Thread(target=_pump, args=(process.stdout, output), daemon=True)
         pump.start()
-        killed = False
+        killed, sweep = False, time.monotonic() + SWEEP_SECONDS
+        output.stopped = None
         try:
             while process.poll() is None:
                 if watch():
                     killed = True
                     break
+                if time.monotonic() >= sweep:
+                    output.stopped = self.over_quota(uid, places, *quota)
+                    if output.stopped:
+                        killed = True
+                        break
+                    sweep = time.monotonic() + SWEEP_SECONDS
                 time.sleep(0.02)
         finally:
-            self.clean_up(process, slot)
+            self.clean_up(process, uid)
             with self.lock:
                 self.active.discard(process.pid)
             remove_group(group)
+            self.remove_leftovers(job, uid)
         pump.join(timeout=5)  # a process that escaped would keep it reading: let it be
         return (None if killed else process.returncode), output
+
+    def over_quota(self, uid, places, disk, files):
+        """Why the run stores too much, for its feedback; None if it does not."""
+        pids = processes_of(uid) if uid is not None else []
+        usage = storage.measure(uid, places, pids, sysv=self.mode == 'uid', max_files=files)
+        if usage.bytes > disk:
+            return (f"its files came to more than {_mib(disk)}, the limit for one run, so it was "
+                    f"stopped")
+        if usage.files > files:
+            return (f"it made more than {files} files and folders, the limit for one run, so it "
+                    f"was stopped")
+        if usage.too_deep:
+            return (f"it nested folders {storage.MAX_DEPTH} deep, the limit for one run, so it "
+                    f"was stopped")
+        return None
 
     def memory_group(self, limit):
         """A new memory cgroup holding all a run's processes to limit bytes together, or None
@@ -361,34 +557,69 @@ class Sandbox:
             return None
         return path
 
-    def clean_up(self, process, slot):
-        """Kill the run and everything it started, wherever it went (new sessions included)."""
-        for _ in range(100):
-            pids = [process.pid] if process.poll() is None else []
-            pids += processes_of(session=process.pid)
-            if self.mode == 'none':
+    def clean_up(self, process, uid):
+        """Kill the run and everything it started, wherever it went (new sessions, double
+        forks), and at the root levels every process of its uid; reap what comes to us. Gives up
+        after KILL_SECONDS, and says so on stderr."""
+        deadline = time.monotonic() + KILL_SECONDS
+        while True:
+            table = process_table()
+            roots = {process.pid}
+            if self.mode == 'none':  # what it orphaned came to us, unless it had a namespace
                 with self.lock:
-                    pids += [pid for pid in processes_of(parent=os.getpid())
-                             if pid not in self.active]
-            else:
-                pids += processes_of(uid=self.uid(slot))
-            if not pids:
+                    roots |= {pid for pid, (parent, _, _) in table.items()
+                              if parent == os.getpid() and pid not in self.active}
+            run = descendants(table, roots)
+            mine = set(processes_of(uid, table)) if uid is not None else set()
+            alive = [pid for pid in run | mine if table[pid][1] != 'Z']
+            for pid in alive:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            if mine:
+                as_slot_user(uid, ['kill'])
+            self.reap(table)
+            process.poll()
+            if not alive:
                 break
-            kill_all(pids)
+            if time.monotonic() > deadline:
+                print(f"sandbox: {len(alive)} processes of a run outlived {KILL_SECONDS} s of "
+                      f"killing: {sorted(alive)[:20]}", file=sys.stderr)
+                break
             time.sleep(0.01)
-            reap_orphans(self.active)
-        process.wait()
-        reap_orphans(self.active)
+        try:
+            process.wait(timeout=KILL_SECONDS)
+        except subprocess.TimeoutExpired:
+            print(f"sandbox: the launcher {process.pid} does not die", file=sys.stderr)
 
+    def reap(self, table):
+        """Collect the zombies in table that are our children but no launcher of ours."""
+        with self.lock:
+            for pid, (parent, state, _) in table.items():
+                if parent == os.getpid() and state == 'Z' and pid not in self.active:
+                    try:
+                        os.waitpid(pid, os.WNOHANG)
+                    except ChildProcessError:
+                        pass
 
-def reap_orphans(active):
-    """Collect dead processes reparented to us (the 'none' level makes us their subreaper)."""
-    for pid in processes_of(parent=os.getpid(), zombies=True):
-        if pid not in active:
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
+    def remove_leftovers(self, job, uid):
+        """After a run: remove its scratch folder, and at the uid level what its uid left in
+        the folders everyone may write (/tmp, /var/tmp, /dev/shm...) and its SysV IPC objects
+        (the namespace level's went with its namespaces). Says on stderr what stays."""
+        problems = []
+        try:
+            storage.remove_tree(os.path.join(job, SCRATCH))
+        except OSError as err:
+            problems.append(f"{job}/{SCRATCH}: {err}")
+        if self.mode == 'uid':
+            problems += storage.remove_owned(self.shared, uid)
+            objects = [f'{kind}:{ident}' for kind, ident, _ in storage.sysv_objects(uid)]
+            if objects and not (as_slot_user(uid, objects) and not storage.sysv_objects(uid)):
+                problems.append(f"SysV IPC objects of uid {uid}: {', '.join(objects)}")
+        if problems:
+            print(f"sandbox: could not remove what a run left: {'; '.join(problems)}",
+                  file=sys.stderr)
 
 
 def own_memory_cgroup():
@@ -468,4 +699,6 @@ def python_paths():
 
 
 if __name__ == '__main__':
-    launch(json.loads(sys.argv[1]))
+    settings = json.loads(sys.stdin.buffer.read())
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)  # the command reads nothing
+    launch(settings)
