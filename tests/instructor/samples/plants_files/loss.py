@@ -25,11 +25,11 @@ for place in places:
         except OSError:
             pass
 here = os.getcwd()
-for place in places:  # one folder deeper than any recursion limit, where it can
+for place in places:  # a deep folder, within the uid level's limit of 64 levels (storage.py)
     try:
         os.mkdir(os.path.join(place, 'deep'))
         os.chdir(os.path.join(place, 'deep'))
-        for _ in range(1200):
+        for _ in range(60):
             os.mkdir('d')
             os.chdir('d')
         break
