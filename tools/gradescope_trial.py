@@ -35,6 +35,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -83,7 +84,9 @@ def bare_base(cache, work):
         bare_root.build(base, log=Path(work) / 'debootstrap.log')
     except bare_root.RootError as err:
         raise TrialError(str(err)) from None
-    return base, time.monotonic() - start
+    seconds = time.monotonic() - start
+    say(f"debootstrap took {seconds:.0f} s")
+    return base, seconds
 
 
 def ca_binds(ca_bundle):
@@ -111,6 +114,7 @@ def make_image(zip_path, base, image, log, ca_bundle):
         why = f"took over {SETUP_SECONDS} s" if status is None else f"exited with {status}"
         raise TrialError(f"setup.sh {why} in the bare root; the end of its log ({log}):\n"
                          f"{tail(log)}")
+    say(f"setup.sh took {seconds:.0f} s")
     return seconds
 
 
@@ -350,10 +354,16 @@ def main(argv=None):
                  "chroot need root")
     work = args.work or Path(tempfile.mkdtemp(prefix='gradescope-trial-', dir='/var/tmp'))
     work.mkdir(parents=True, exist_ok=True)
+    # On SIGTERM as on Ctrl-C: what runs in the root is killed on the way out.
+    before = signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     try:
         problems = trial(args, work.resolve())
     except (TrialError, bare_root.RootError, ValueError) as err:
         sys.exit(f"gradescope_trial.py: {err}\n(logs are in {work})")
+    except KeyboardInterrupt:
+        sys.exit(f"gradescope_trial.py: interrupted (logs are in {work})")
+    finally:
+        signal.signal(signal.SIGTERM, before)
     for problem in problems:
         say(f"PROBLEM: {problem}")
     if problems or args.keep:
@@ -361,7 +371,8 @@ def main(argv=None):
     else:
         bare_root.remove(work)
     if problems:
-        sys.exit(f"gradescope_trial.py: {len(problems)} problems; see above")
+        sys.exit(f"gradescope_trial.py: {len(problems)} check{'s' * (len(problems) > 1)} "
+                 f"failed (PROBLEM above)")
     say("every submission scores there as at home")
 
 
