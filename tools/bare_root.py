@@ -168,8 +168,7 @@ def run(layers, upper, command, log, cwd='/', env=None, binds=(), timeout=None):
             status = None
         finally:
             if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+                _stop(process)
     seconds = time.monotonic() - start
     left = mounts_under(root)
     if left:  # cannot happen: every mount was made in the namespace that just ended
@@ -177,6 +176,25 @@ def run(layers, upper, command, log, cwd='/', env=None, binds=(), timeout=None):
     shutil.rmtree(work)
     root.rmdir()
     return status, seconds
+
+
+def _stop(process):
+    """Kill the namespace's first process, so that the kernel kills every process in it, and
+    wait for unshare (process), which ends once they all have."""
+    try:
+        children = Path(f'/proc/{process.pid}/task/{process.pid}/children').read_text().split()
+    except OSError:
+        children = []
+    for pid in children:
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:  # it had not forked yet: --kill-child does the rest
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def _mount(*arguments):
