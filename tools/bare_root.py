@@ -13,8 +13,10 @@ Gradescope runs an autograder:
   was killed first (nothing is ever mounted outside those namespaces);
 - as root, with Docker's default capabilities only: no CAP_SYS_ADMIN, so no namespaces and no
   mounts inside, as in Gradescope's containers;
-- no cgroups (a fresh read-only sysfs has nothing at /sys/fs/cgroup), a 64 MiB /dev/shm and
-  the host's /etc/resolv.conf, read-only.
+- no cgroups in sight (a fresh read-only sysfs has nothing at /sys/fs/cgroup), a 64 MiB
+  /dev/shm and the host's /etc/resolv.conf, read-only;
+- if asked, limited to so much memory (no swap) and so many CPUs, as Docker's --memory and
+  --cpus do it: with cgroups made for the run (v1 or v2), whose peak memory run() reports.
 Unlike Docker, it shares the host's network and hostname and runs no seccomp filter of its own.
 Run as root; it needs unshare and mount (util-linux) and a kernel with overlayfs.
 """
@@ -27,6 +29,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import namedtuple
 from pathlib import Path
 
 SUITE, VARIANT, MIRROR = 'bookworm', 'minbase', 'http://deb.debian.org/debian'
@@ -37,12 +40,16 @@ DOCKER_CAPABILITIES = {  # number: name, as in linux/capability.h; Docker's defa
     7: 'setuid', 8: 'setpcap', 10: 'net_bind_service', 13: 'net_raw', 18: 'sys_chroot',
     27: 'mknod', 29: 'audit_write', 31: 'setfcap'}
 PR_CAPBSET_DROP = 24
+CPU_PERIOD = 100000  # microseconds; --cpus N allows N * CPU_PERIOD of CPU time in each period
 SHM_SIZE = '64m'  # Docker's default /dev/shm
 NAMESPACES = ['unshare', '--mount', '--propagation', 'private']
 
 
 class RootError(Exception):
     """A root could not be built, entered or removed; the message says why and what to do."""
+
+
+Ran = namedtuple('Ran', 'status seconds peak_mib')  # what run() returns
 
 
 # ----------------------------------------------------------------------------------------------
@@ -129,13 +136,16 @@ def size_mib(path):
 # ----------------------------------------------------------------------------------------------
 # Running a command on a stack of layers.
 
-def run(layers, upper, command, log, cwd='/', env=None, binds=(), timeout=None):
+def run(layers, upper, command, log, cwd='/', env=None, binds=(), timeout=None,
+        memory_mib=None, cpus=None):
     """Run command (a list) in the root that layers (folders, the top one first) and upper make,
     as root with Docker's capabilities; its output goes to the file log.
 
     What it writes lands in upper (made if missing). binds are (host path, path in the root,
-    read only) to mount into the root for the run. Returns (exit status, or None if it was
-    killed after timeout seconds; its seconds). Nothing stays mounted or running after.
+    read only) to mount into the root for the run. memory_mib and cpus limit all its processes
+    together. Returns a Ran: the exit status (None if it was killed after timeout seconds), its
+    seconds, and its peak memory in MiB (None without a memory limit). Nothing stays mounted or
+    running after.
     """
     upper = Path(upper).resolve()
     work, root = upper.with_name(upper.name + '.work'), upper.with_name(upper.name + '.root')
@@ -148,34 +158,121 @@ def run(layers, upper, command, log, cwd='/', env=None, binds=(), timeout=None):
             raise RootError(f"{path}: no such folder (a layer of the root)")
     for folder in (upper, work, root):
         folder.mkdir(parents=True, exist_ok=True)
+    groups = make_cgroups(f'bare-root-{os.getpid()}-{upper.name}', memory_mib, cpus)
     config = {'layers': folders, 'upper': str(upper), 'work': str(work), 'root': str(root),
               'command': [str(part) for part in command], 'cwd': cwd, 'env': env or ENV,
+              'cgroups': list(groups),
               'binds': [[str(source), target, read_only] for source, target, read_only in
                         [('/etc/resolv.conf', '/etc/resolv.conf', True), *binds]
                         if Path(source).exists()]}
     start = time.monotonic()
-    with open(log, 'ab') as output:
-        # --kill-child: if unshare dies, so does the namespace's first process, and with it
-        # every process in the namespace.
-        process = subprocess.Popen(
-            NAMESPACES + ['--pid', '--fork', '--kill-child', sys.executable, '-I', '-B',
-                          __file__, json.dumps(config)],
-            stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True)
-        try:
-            status = process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            status = None
-        finally:
-            if process.poll() is None:
-                _stop(process)
-    seconds = time.monotonic() - start
+    try:
+        with open(log, 'ab') as output:
+            # --kill-child: if unshare dies, so does the namespace's first process, and with it
+            # every process in the namespace.
+            process = subprocess.Popen(
+                NAMESPACES + ['--pid', '--fork', '--kill-child', sys.executable, '-I', '-B',
+                              __file__, json.dumps(config)],
+                stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                start_new_session=True)
+            try:
+                status = process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                status = None
+            finally:
+                if process.poll() is None:
+                    _stop(process)
+        seconds = time.monotonic() - start
+        peak = peak_mib(groups)
+    finally:
+        remove_cgroups(groups)
     left = mounts_under(root)
     if left:  # cannot happen: every mount was made in the namespace that just ended
         raise RootError(f"{left[0]} is still mounted after the run: umount -R {root}")
     shutil.rmtree(work)
     root.rmdir()
-    return status, seconds
+    return Ran(status, seconds, peak)
+
+
+def limit_files(memory_mib, cpus, version):
+    """{controller: {file: value}}: what to write, in order, into a cgroup of that version (1 or
+    2) to limit it to memory_mib MiB of memory without swap and to cpus CPUs."""
+    files = {}
+    if memory_mib:
+        limit = int(memory_mib) << 20
+        files['memory'] = ({'memory.limit_in_bytes': limit, 'memory.memsw.limit_in_bytes': limit}
+                           if version == 1 else {'memory.max': limit, 'memory.swap.max': 0})
+    if cpus:
+        quota = int(cpus * CPU_PERIOD)
+        files['cpu'] = ({'cpu.cfs_period_us': CPU_PERIOD, 'cpu.cfs_quota_us': quota}
+                        if version == 1 else {'cpu.max': f'{quota} {CPU_PERIOD}'})
+    return files
+
+
+SWAP_FILES = ('memory.memsw.limit_in_bytes', 'memory.swap.max')  # there only if swap is on
+
+
+def make_cgroups(name, memory_mib=None, cpus=None):
+    """{folder: {file: value}} of new cgroups called name, under this process's own, that hold
+    what joins them to memory_mib MiB of memory without swap and to cpus CPUs ({} for neither).
+    RootError if this machine will not make them."""
+    if not memory_mib and not cpus:
+        return {}
+    lines = Path('/proc/self/cgroup').read_text().splitlines()
+    groups = {}
+    if Path('/sys/fs/cgroup/cgroup.controllers').exists():  # v2: one hierarchy for all
+        own = next(line[3:] for line in lines if line.startswith('0::'))
+        groups[f"/sys/fs/cgroup{own.rstrip('/')}/{name}"] = {
+            file: value for files in limit_files(memory_mib, cpus, 2).values()
+            for file, value in files.items()}
+    else:  # v1: a hierarchy per controller, at /sys/fs/cgroup/<its controllers>
+        wanted = limit_files(memory_mib, cpus, 1)
+        for line in lines:
+            _, controllers, own = line.split(':', 2)
+            for controller in set(controllers.split(',')) & set(wanted):
+                groups[f"/sys/fs/cgroup/{controllers}{own.rstrip('/')}/{name}"] = \
+                    wanted.pop(controller)
+        if wanted:
+            raise RootError(f"cannot limit {' and '.join(wanted)} here: no such cgroup "
+                            f"controller; run without the limits (the trial: --memory 0 "
+                            f"--cpus 0)")
+    made = []
+    try:
+        for folder, files in groups.items():
+            os.mkdir(folder)
+            made.append(folder)
+            for file, value in files.items():
+                if file not in SWAP_FILES or os.path.exists(f'{folder}/{file}'):
+                    Path(folder, file).write_text(str(value))
+    except OSError as err:
+        remove_cgroups(made)
+        raise RootError(f"cannot limit memory or CPUs here ({err}); run without the limits "
+                        f"(the trial: --memory 0 --cpus 0)") from None
+    return groups
+
+
+def peak_mib(groups):
+    """The peak memory of the cgroups groups (from make_cgroups) in MiB, or None."""
+    for folder in groups:
+        for file in ('memory.max_usage_in_bytes', 'memory.peak'):
+            try:
+                return int(Path(folder, file).read_text()) >> 20
+            except (OSError, ValueError):
+                continue
+    return None
+
+
+def remove_cgroups(groups):
+    """Remove the cgroups' folders once their processes have gone (they were killed)."""
+    for folder in groups:
+        for _ in range(100):
+            try:
+                os.rmdir(folder)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.05)
 
 
 def _stop(process):
@@ -217,6 +314,8 @@ def keep_capabilities(kept):
 def enter(config):
     """The child side, first process of new mount and PID namespaces (run() starts it with
     unshare): mount the root, keep Docker's capabilities only, chroot and exec the command."""
+    for group in config['cgroups']:  # first: all it starts from here on is in them too
+        Path(group, 'cgroup.procs').write_text(str(os.getpid()))
     root = config['root']
     _mount('-t', 'overlay', '-o', f"lowerdir={':'.join(config['layers'])},"
            f"upperdir={config['upper']},workdir={config['work']}", 'overlay', root)

@@ -53,6 +53,7 @@ from grading.sandbox import MODES, UID_LOCKS  # noqa: E402
 BASE = f'debian-{bare_root.SUITE}-{bare_root.VARIANT}'  # the bare root's folder in --cache
 AUTOGRADER = Path('/autograder')
 SETUP_SECONDS = 1800
+GRADESCOPE_MEMORY_MIB, GRADESCOPE_CPUS = 768, 0.5  # a container's defaults on Gradescope
 CA_MOUNT = '/mnt'  # empty in a debootstrap root: the CA bundle's folder goes there for setup.sh
 
 
@@ -107,9 +108,9 @@ def make_image(zip_path, base, image, log, ca_bundle):
     shutil.copy2(source / 'run_autograder', source.parent / 'run_autograder')
     binds, env = ca_binds(ca_bundle)
     say(f"running setup.sh in the bare root (log: {log})")
-    status, seconds = bare_root.run([base], image, [str(AUTOGRADER / 'source' / 'setup.sh')],
-                                    log, cwd=str(AUTOGRADER / 'source'), env=env, binds=binds,
-                                    timeout=SETUP_SECONDS)
+    status, seconds, _ = bare_root.run([base], image, [str(AUTOGRADER / 'source' / 'setup.sh')],
+                                       log, cwd=str(AUTOGRADER / 'source'), env=env,
+                                       binds=binds, timeout=SETUP_SECONDS)
     if status != 0:
         why = f"took over {SETUP_SECONDS} s" if status is None else f"exited with {status}"
         raise TrialError(f"setup.sh {why} in the bare root; the end of its log ({log}):\n"
@@ -138,8 +139,9 @@ def read_results(path):
         return None, f"its results.json is unreadable ({type(err).__name__}: {err})"
 
 
-def grade_there(name, submission, layers, runs, timeout, keep):
-    """(results or None, seconds, problem or None) of run_autograder on submission's files."""
+def grade_there(name, submission, layers, runs, args):
+    """(results or None, seconds, peak MiB or None, problem or None) of run_autograder on
+    submission's files, with the limits and timeout args give."""
     upper = runs / name
     inside = upper / AUTOGRADER.relative_to('/')
     shutil.copytree(submission, inside / 'submission')
@@ -147,13 +149,14 @@ def grade_there(name, submission, layers, runs, timeout, keep):
     log = runs / f'{name}.log'
     # The host's and the root's graders share the uid locks, so that none of them ever runs
     # graded code as a uid another one uses (and kills its processes when it cleans up).
-    status, seconds = bare_root.run(layers, upper, [str(AUTOGRADER / 'run_autograder')], log,
-                                    cwd=str(AUTOGRADER), binds=[(UID_LOCKS, UID_LOCKS, False)],
-                                    timeout=timeout)
+    status, seconds, peak = bare_root.run(
+        layers, upper, [str(AUTOGRADER / 'run_autograder')], log, cwd=str(AUTOGRADER),
+        binds=[(UID_LOCKS, UID_LOCKS, False)], timeout=args.timeout, memory_mib=args.memory,
+        cpus=args.cpus)
     results, problem = read_results(inside / 'results' / 'results.json')
     level = isolation_of(log.read_text(errors='replace'))
     if status is None:
-        problem = f"run_autograder took over {timeout} s and was killed"
+        problem = f"run_autograder took over {args.timeout:g} s and was killed"
     elif status != 0:
         problem = f"run_autograder exited with status {status}"
     elif results and results.get('output', '').startswith('The autograder failed'):
@@ -162,9 +165,9 @@ def grade_there(name, submission, layers, runs, timeout, keep):
         problem = f"the grader took the {level} level, not uid"
     if problem:
         problem += f" (log: {log})"
-    if not keep:
+    if not args.keep:
         shutil.rmtree(upper)
-    return results, seconds, problem
+    return results, seconds, peak, problem
 
 
 def grade_at_home(python, source, submissions, out, jobs, log):
@@ -212,10 +215,12 @@ def table(rows):
     def seconds(value):
         return '-' if value is None else f"{value:.1f}"
 
-    header = ['submission', 'there', 'at home', 'seconds there', 'seconds at home']
+    header = ['submission', 'there', 'at home', 'seconds there', 'seconds at home',
+              'MiB there']
     lines = [[row['name'], score(row['there']),
               score(row['home']) + ('' if row['home_from'] == 'home' else ' (sample.toml)'),
-              seconds(row['seconds_there']), seconds(row['seconds_home'])] for row in rows]
+              seconds(row['seconds_there']), seconds(row['seconds_home']),
+              '-' if row['peak_there'] is None else str(row['peak_there'])] for row in rows]
     widths = [max(len(line[i]) for line in [header] + lines) for i in range(len(header))]
     return '\n'.join('  '.join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
                      for line in [header] + lines)
@@ -249,12 +254,12 @@ def trial(args, work):
     runs, rows, there_started = work / 'runs', [], time.monotonic()
     runs.mkdir()
     for number, name in enumerate(names, 1):
-        results, seconds, problem = grade_there(name, submissions / name, [image, base], runs,
-                                                args.timeout, args.keep)
+        results, seconds, peak, problem = grade_there(name, submissions / name,
+                                                      [image, base], runs, args)
         score = results['score'] if results else None
         say(f"[{number}/{len(names)}] there: {name}: {'-' if score is None else f'{score:g}'} "
             f"in {seconds:.1f} s" + (f"; {problem}" if problem else ''))
-        rows.append({'name': name, 'there': score, 'seconds_there': seconds,
+        rows.append({'name': name, 'there': score, 'seconds_there': seconds, 'peak_there': peak,
                      'problems': [problem] if problem else [], 'home': None,
                      'home_from': 'home', 'seconds_home': None})
     there_seconds = time.monotonic() - there_started
@@ -288,7 +293,9 @@ def trial(args, work):
                    else f"debootstrap took {debootstrap_seconds:.0f} s")
     say(f"bare root: {base} ({debootstrap}), {bare_root.size_mib(base)} MiB")
     say(f"setup.sh took {setup_seconds:.0f} s; the image adds {bare_root.size_mib(image)} MiB")
-    say(f"graded {len(names)} there in {there_seconds:.0f} s, one at a time; "
+    limits = (f"{args.memory:g} MiB" if args.memory else "no memory limit") + ", " + (
+        f"{args.cpus:g} CPU" if args.cpus else "no CPU limit")
+    say(f"graded {len(names)} there in {there_seconds:.0f} s, one at a time ({limits}); "
         f"{len(at_home)} at home in {home_seconds:.0f} s (-j {args.jobs}); "
         f"the trial took {time.monotonic() - started:.0f} s")
     return problems
@@ -311,6 +318,13 @@ def parse(argv):
                              '$GRADER_UID_PYTHON)')
     parser.add_argument('-j', '--jobs', type=int, default=2,
                         help='grade this many at once at home (default: 2); there, one at a time')
+    parser.add_argument('--memory', type=float, default=GRADESCOPE_MEMORY_MIB, metavar='MIB',
+                        help=f"memory each grading there may use, all its processes together "
+                             f"(default: {GRADESCOPE_MEMORY_MIB}, Gradescope's default; 0: no "
+                             f"limit)")
+    parser.add_argument('--cpus', type=float, default=GRADESCOPE_CPUS,
+                        help=f"CPUs each grading there may use (default: {GRADESCOPE_CPUS:g}, "
+                             f"Gradescope's default; 0: no limit)")
     parser.add_argument('--timeout', type=float, default=600,
                         help="seconds run_autograder may take on one submission (default: 600, "
                              "Gradescope's default)")
@@ -338,6 +352,8 @@ def parse(argv):
         parser.error(f"--home-python {args.home_python}: no such program")
     if args.jobs < 1:
         parser.error(f"-j {args.jobs}: must be at least 1")
+    if args.memory < 0 or args.cpus < 0:
+        parser.error("--memory and --cpus: 0 (no limit) or more")
     if args.zip and args.rubric:
         parser.error("--rubric builds a zip: give it or --zip, not both")
     if args.zip and not args.zip.is_file():

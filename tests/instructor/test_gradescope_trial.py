@@ -59,9 +59,8 @@ def fake_root(tmp_path_factory):
 def bash_in_root(base, tmp_path, script, **options):
     """(status, seconds, output, upper) of running the bash script in base."""
     log = tmp_path / 'run.log'
-    status, seconds = bare_root.run([base], tmp_path / 'upper', ['/bin/bash', '-c', script],
-                                    log, **options)
-    return status, seconds, log.read_text(), tmp_path / 'upper'
+    ran = bare_root.run([base], tmp_path / 'upper', ['/bin/bash', '-c', script], log, **options)
+    return ran.status, ran.seconds, log.read_text(), tmp_path / 'upper'
 
 
 def marked_processes(marker):
@@ -131,7 +130,7 @@ def test_what_the_command_started_dies_with_it(fake_root, tmp_path):
 
 def test_a_command_that_cannot_start_says_so_and_leaves_no_mount(fake_root, tmp_path):
     log = tmp_path / 'run.log'
-    status, _ = bare_root.run([fake_root], tmp_path / 'upper', ['/no/such/program'], log)
+    status = bare_root.run([fake_root], tmp_path / 'upper', ['/no/such/program'], log).status
     assert status == 125
     assert 'could not start the command in the root' in log.read_text()
     assert bare_root.mounts_under(tmp_path) == []
@@ -153,8 +152,8 @@ def test_binds_are_there_read_only_or_not_and_never_over_a_symbolic_link(fake_ro
 
     (upper / 'etc' / 'link').symlink_to('/etc/hostname')
     log = tmp_path / 'link.log'
-    status, _ = bare_root.run([fake_root], upper, ['/bin/bash', '-c', 'true'], log,
-                              binds=[(data / 'ca.crt', '/etc/link', True)])
+    status = bare_root.run([fake_root], upper, ['/bin/bash', '-c', 'true'], log,
+                           binds=[(data / 'ca.crt', '/etc/link', True)]).status
     assert status == 125 and 'a symbolic link' in log.read_text()
     assert bare_root.mounts_under(tmp_path) == []
 
@@ -164,12 +163,54 @@ def test_layers_stack_with_the_first_on_top(fake_root, tmp_path):
     (image / 'etc').mkdir(parents=True)
     (image / 'etc' / 'layer').write_text('image\n')
     log = tmp_path / 'run.log'
-    status, _ = bare_root.run([image, fake_root], tmp_path / 'upper',
-                              ['/bin/bash', '-c', 'echo "$(< /etc/layer)"; echo run > /etc/layer'],
-                              log)
+    status = bare_root.run([image, fake_root], tmp_path / 'upper',
+                           ['/bin/bash', '-c', 'echo "$(< /etc/layer)"; echo run > /etc/layer'],
+                           log).status
     assert status == 0 and 'image\n' in log.read_text()
     assert (image / 'etc' / 'layer').read_text() == 'image\n'
     assert (tmp_path / 'upper' / 'etc' / 'layer').read_text() == 'run\n'
+
+
+def test_memory_is_limited_for_all_the_processes_together_and_its_peak_reported(fake_root,
+                                                                                tmp_path):
+    """bash builds a 300 MB string from what a child process sends it: over the 64 MiB."""
+    status, _, output, _ = bash_in_root(
+        fake_root, tmp_path, 'x="$(printf "%*s" 300000000 "")"; echo "built ${#x}"',
+        memory_mib=64)
+    ran_without = bash_in_root(fake_root, tmp_path, 'echo fits')
+    assert status != 0 and 'built' not in output, output
+    assert ran_without[0] == 0
+    assert cgroups_left() == []
+
+
+def test_cpu_time_is_limited_as_dockers_cpus_does(fake_root, tmp_path):
+    """A busy loop of 2 s of wall time with 0.1 CPU gets about 0.2 s of CPU time (more load on
+    this machine can only make it less)."""
+    status, _, output, _ = bash_in_root(
+        fake_root, tmp_path, 'SECONDS=0; while (( SECONDS < 2 )); do :; done; times', cpus=0.1)
+    user, system = re.findall(r'(\d+)m([\d.]+)s', output)[:2]
+    used = sum(int(minutes) * 60 + float(seconds) for minutes, seconds in (user, system))
+    assert status == 0 and used < 0.35, output
+    assert cgroups_left() == []
+
+
+def test_the_cgroups_hold_dockers_values_and_go_away(tmp_path):
+    groups = bare_root.make_cgroups(f'test-{uuid.uuid4().hex[:8]}', memory_mib=768, cpus=0.5)
+    try:
+        values = {file: Path(folder, file).read_text().strip() for folder, files in
+                  groups.items() for file in files if os.path.exists(Path(folder, file))}
+        assert values.get('memory.limit_in_bytes', values.get('memory.max')) == str(768 << 20)
+        assert values.get('cpu.cfs_quota_us') == '50000' or \
+            values.get('cpu.max') == '50000 100000'
+    finally:
+        bare_root.remove_cgroups(groups)
+    assert not any(os.path.exists(folder) for folder in groups)
+    assert bare_root.make_cgroups('unused') == {}
+
+
+def cgroups_left():
+    """The cgroups bare_root made for this process's runs that are still there."""
+    return [path for path in Path('/sys/fs/cgroup').rglob(f'bare-root-{os.getpid()}-*')]
 
 
 def test_a_layer_path_overlayfs_cannot_take_is_refused(fake_root, tmp_path):
@@ -345,10 +386,12 @@ def test_the_trial_sets_up_grades_there_and_at_home_and_prints_the_table(fake_ro
     assert code is None, printed
     assert f"reusing the bare root {tmp_path / 'cache' / gradescope_trial.BASE}" in printed
     table = printed[printed.index('submission  '):].splitlines()
-    assert re.match(r'submission\s+there\s+at home\s+seconds there\s+seconds at home$', table[0])
-    assert re.match(r'reference\s+100\s+100\s+\d+\.\d\s+0\.2$', table[1]), table
-    assert re.match(r'untouched_release\s+0\s+0\s+\d+\.\d\s+0\.2$', table[2]), table
-    assert re.match(r'reads_secrets\s+25\s+25 \(sample.toml\)\s+\d+\.\d\s+-$', table[3]), table
+    assert re.match(r'submission\s+there\s+at home\s+seconds there\s+seconds at home\s+'
+                    r'MiB there$', table[0])
+    assert re.match(r'reference\s+100\s+100\s+\d+\.\d\s+0\.2\s+\d+$', table[1]), table
+    assert re.match(r'untouched_release\s+0\s+0\s+\d+\.\d\s+0\.2\s+\d+$', table[2]), table
+    assert re.match(r'reads_secrets\s+25\s+25 \(sample.toml\)\s+\d+\.\d\s+-\s+\d+$', table[3])
+    assert '(768 MiB, 0.5 CPU)' in printed
     assert 'every submission scores there as at home' in printed
 
     image = work / 'image' / 'autograder'
@@ -429,6 +472,7 @@ def test_the_level_grade_py_took_is_read_from_its_last_word_on_it():
     (['--zip', 'a.zip', '--rubric', 'r.toml'], 'give it or --zip, not both'),
     (['--zip', '/no/such.zip'], 'no such file'),
     (['-j', '0'], 'must be at least 1'),
+    (['--memory', '-1'], '0 (no limit) or more'),
     (['--home-python', '/no/such/python'], 'no such program'),
 ])
 def test_bad_arguments_are_refused_with_the_reason(argv, message, capsys, monkeypatch):
