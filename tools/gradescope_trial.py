@@ -2,7 +2,7 @@
 
     sudo python tools/gradescope_trial.py [--cache DIR] [--zip autograder.zip]
          [--rubric tools/rubric.toml] [--only NAME...] [--home-python PYTHON] [-j 2]
-         [--timeout 600] [--ca-bundle FILE] [--work DIR] [--keep]
+         [--memory 768] [--cpus 0.5] [--timeout 600] [--ca-bundle FILE] [--work DIR] [--keep]
 
 Run it as root: debootstrap, mounts and chroot need it. In order, it
 1. makes a bare Debian 12 root with debootstrap (minbase, from deb.debian.org; debootstrap is
@@ -12,19 +12,22 @@ Run it as root: debootstrap, mounts and chroot need it. In order, it
 3. runs setup.sh there, as Gradescope does once when it builds the autograder's image;
 4. grades each sample submission of tests/instructor/samples/ (the kit's solutions, the
    untouched release, the hostile ones; --only picks some) with /autograder/run_autograder, each
-   on a fresh copy of that image with its files in /autograder/submission, and reads its grade
-   from /autograder/results/results.json;
+   on a fresh copy of that image with its files in /autograder/submission, within Gradescope's
+   default limits (768 MiB of memory for all its processes, half a CPU: --memory, --cpus), and
+   reads its grade from /autograder/results/results.json;
 5. grades the same submissions at home: the zip's own tools/grade.py at the uid level, run by
    --home-python, a Python with numpy and pytest that other users may run (default:
    $GRADER_UID_PYTHON; .ci/run makes one);
-6. prints a table (submission, score there, score at home, seconds) and exits with status 1 if
-   a score differs, a grading failed, the grader there did not take the uid level, a sample
+6. prints a table: each submission's score there and at home, its seconds there (run_autograder
+   from start to end, as Gradescope's timeout counts them) and at home (grade.py's own count),
+   and its peak memory there; then each step's time and the root's size. It exits with status 1
+   if a score differs, a grading failed, the grader there did not take the uid level, a sample
    reached the server it is given on 127.0.0.1, or a process a sample started is still running.
 
 Each command in the root runs as in a Docker container (tools/bare_root.py): mount and PID
-namespaces of its own, Docker's default capabilities, no cgroups. Gradescope's containers forbid
-namespaces, and so does this one: run_autograder's grade.py (--isolation auto) finds it cannot
-make them and takes the uid level, and the trial checks that grade.py says so.
+namespaces of its own, Docker's default capabilities, no cgroups in sight. Gradescope's
+containers forbid namespaces, and so does this one: run_autograder's grade.py (--isolation
+auto) finds it cannot make them and takes the uid level, and the trial checks grade.py says so.
 reads_secrets is not graded at home: at the uid level it finds this machine's copy of the kit
 (tests/instructor/test_grade_samples.py leaves it out too); its score there is checked against
 its sample.toml instead. Logs and layers go to --work (default: a new folder in /var/tmp),
