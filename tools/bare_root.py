@@ -16,7 +16,8 @@ Gradescope runs an autograder:
 - no cgroups in sight (a fresh read-only sysfs has nothing at /sys/fs/cgroup), a 64 MiB
   /dev/shm and the host's /etc/resolv.conf, read-only;
 - if asked, limited to so much memory (no swap) and so many CPUs, as Docker's --memory and
-  --cpus do it: with cgroups made for the run (v1 or v2), whose peak memory run() reports.
+  --cpus do it: with cgroups made for the run (v1; v2 is written alike but untried), whose
+  peak memory run() reports.
 Unlike Docker, it shares the host's network and hostname and runs no seccomp filter of its own.
 Run as root; it needs unshare and mount (util-linux) and a kernel with overlayfs.
 """

@@ -44,6 +44,7 @@ import sys
 import tempfile
 import time
 import uuid
+import zipfile
 from pathlib import Path
 
 KIT = Path(__file__).resolve().parent.parent
@@ -108,6 +109,10 @@ def make_image(zip_path, base, image, log, ca_bundle):
     """Unpack the zip into image (a layer over base) and run setup.sh there; its seconds."""
     source = image / AUTOGRADER.relative_to('/') / 'source'
     gradescope.extract(zip_path, source)
+    missing = [name for name in gradescope.SCRIPTS if not (source / name).is_file()]
+    if missing:
+        raise TrialError(f"{zip_path} holds no {' and no '.join(missing)} at its top: is it an "
+                         f"autograder zip (tools/gradescope.py)?")
     shutil.copy2(source / 'run_autograder', source.parent / 'run_autograder')
     binds, env = ca_binds(ca_bundle)
     say(f"running setup.sh in the bare root (log: {log})")
@@ -359,8 +364,8 @@ def parse(argv):
         parser.error("--memory and --cpus: 0 (no limit) or more")
     if args.zip and args.rubric:
         parser.error("--rubric builds a zip: give it or --zip, not both")
-    if args.zip and not args.zip.is_file():
-        parser.error(f"--zip {args.zip}: no such file")
+    if args.zip and not zipfile.is_zipfile(args.zip):
+        parser.error(f"--zip {args.zip}: no such file, or not a zip")
     if args.work and args.work.exists() and any(args.work.iterdir()):
         parser.error(f"--work {args.work}: not empty; give a new or empty folder")
     return args

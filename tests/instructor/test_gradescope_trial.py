@@ -444,6 +444,17 @@ def test_a_root_that_cannot_be_built_stops_the_trial_with_the_reason(fake_root, 
     assert 'debootstrap is missing and so is apt-get' in code
 
 
+def test_a_zip_that_is_no_autograder_is_refused_by_name(fake_root, files, tmp_path, capsys):
+    not_autograder = tmp_path / 'notes.zip'
+    gradescope.write_zip(not_autograder, {'notes.txt': b'no scripts here'})
+    cache = tmp_path / 'cache'
+    cache.mkdir()
+    shutil.copytree(fake_root, cache / gradescope_trial.BASE, symlinks=True)
+    with pytest.raises(SystemExit, match=r'notes.zip holds no setup.sh and no run_autograder'):
+        gradescope_trial.main(['--cache', str(cache), '--zip', str(not_autograder),
+                               '--only', 'reads_secrets', '--work', str(tmp_path / 'work')])
+
+
 def test_the_comparison_names_each_difference_and_each_failure():
     rows = [{'name': 'same', 'there': 100.0, 'home': 100.0, 'home_from': 'home',
              'problems': []},
@@ -470,7 +481,8 @@ def test_the_level_grade_py_took_is_read_from_its_last_word_on_it():
 @pytest.mark.parametrize('argv, message', [
     (['--only', 'reference', 'no_such_sample'], 'no_such_sample: no such sample'),
     (['--zip', 'a.zip', '--rubric', 'r.toml'], 'give it or --zip, not both'),
-    (['--zip', '/no/such.zip'], 'no such file'),
+    (['--zip', '/no/such.zip'], 'no such file, or not a zip'),
+    (['--zip', __file__], 'not a zip'),
     (['-j', '0'], 'must be at least 1'),
     (['--memory', '-1'], '0 (no limit) or more'),
     (['--home-python', '/no/such/python'], 'no such program'),
