@@ -18,7 +18,11 @@ The zip holds, at their paths in this kit: tools/grade.py, tools/grading/*.py, t
 tools/rubric.toml, tests/reference_check.py, tests/fixtures/reference.npz and dataloader.py;
 and release/, the student release (tools/release.py: stubs where the solutions are), whose
 data/ is the one the grader uses. It never holds the solutions: the zip is checked for them
-before it is written.
+before it is written. setup.sh and run_autograder are written from their templates,
+tools/templates/gradescope_setup.sh and gradescope_run_autograder.sh, with @GRADER_PYTHON@ and
+@REQUIREMENTS@ filled in. The same kit gives the same zip, byte for byte.
+
+tools/gradescope_trial.py tries the zip on a bare Debian, as Gradescope runs it.
 """
 import argparse
 import os
@@ -40,85 +44,22 @@ GRADER_PACKAGES = ('numpy', 'pytest')  # all the grader imports beyond the stand
 REQUIREMENTS = 'requirements-grader.txt'
 GRADER_PYTHON = '/opt/grader-python'  # the virtual environment setup.sh makes
 DATE = (2000, 1, 1, 0, 0, 0)  # every entry's date, so that the same kit gives the same zip
-
-SETUP_SH = r"""#!/usr/bin/env bash
-# Gradescope runs this once, as root, when it builds the autograder's image (Ubuntu). It makes
-# the grader's Python, @GRADER_PYTHON@, a virtual environment holding the packages of
-# @REQUIREMENTS@. Written by tools/gradescope.py.
-set -euo pipefail
-SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update
-apt-get install -y python3 python3-pip python3-venv
-
-# The grader needs Python 3.11 or later (tomllib). Ubuntu 22.04, Gradescope's default base
-# image, has 3.10: there, take python3.11 from Ubuntu's own repositories.
-PY=python3
-if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
-    apt-get install -y python3.11 python3.11-venv
-    PY=python3.11
-fi
-
-# pip installs into the virtual environment, not into the system's Python (which Ubuntu 24.04
-# refuses without --break-system-packages), so the same lines work on every Ubuntu.
-"$PY" -m venv @GRADER_PYTHON@
-@GRADER_PYTHON@/bin/python -m pip install --no-cache-dir -r "$SOURCE/@REQUIREMENTS@"
-chmod -R a+rX @GRADER_PYTHON@  # the graded code runs as another user, with this Python
-@GRADER_PYTHON@/bin/python -c 'import sys, numpy, pytest, tomllib; print("grader:", sys.version)'
-"""
-
-RUN_AUTOGRADER = r"""#!/usr/bin/env bash
-# Gradescope runs this for each submission, as root: it grades /autograder/submission and writes
-# /autograder/results/results.json. Written by tools/gradescope.py.
-# AUTOGRADER_ROOT stands for /autograder, and PYTHON for the Python that runs the grader
-# (default: @GRADER_PYTHON@/bin/python, which setup.sh makes, or else python3).
-set -u
-ROOT="${AUTOGRADER_ROOT:-/autograder}"
-if [ -z "${PYTHON:-}" ]; then
-    PYTHON=python3
-    if [ -x @GRADER_PYTHON@/bin/python ]; then PYTHON=@GRADER_PYTHON@/bin/python; fi
-fi
-RESULTS="$ROOT/results/results.json"
-mkdir -p "$ROOT/results"
-rm -f "$RESULTS"
-
-# The graded code runs as another user: it must not read the grader, the rubric (its seed draws
-# the hidden cases) or anything else here. The grader runs as root and copies what the graded
-# code needs into the code's own job folder.
-chmod -R go-rwx "$ROOT/source"
-
-# A submission uploaded as one zip (pack_submission.py's submission.zip) is graded from the zip.
-SUBMISSION="$ROOT/submission"
-if [ -z "$(find "$SUBMISSION" -name loss.py -o -name optimizer.py 2>/dev/null | head -n 1)" ]; then
-    ZIPS=("$SUBMISSION"/*.zip)
-    if [ "${#ZIPS[@]}" -eq 1 ] && [ -f "${ZIPS[0]}" ]; then SUBMISSION="${ZIPS[0]}"; fi
-fi
-
-SCRATCH="$(mktemp -d)"  # mode 700: the grades and the log, out of the graded code's reach
-trap 'rm -rf "$SCRATCH"' EXIT
-"$PYTHON" "$ROOT/source/tools/grade.py" "$SUBMISSION" --results "$RESULTS" \
-    --release "$ROOT/source/release" --out "$SCRATCH/grades" --regrade 2>&1 | tee "$SCRATCH/log"
-STATUS="${PIPESTATUS[0]}"
-
-if [ "$STATUS" -ne 0 ] || [ ! -s "$RESULTS" ]; then
-    # No grade: say so, with the end of grade.py's output, as JSON written without Python (which
-    # may be what failed): printable ASCII only, any other byte becomes '?'.
-    TAIL="$(tail -n 25 "$SCRATCH/log" | LC_ALL=C tr -c '\11\12\40-\176' '?' \
-            | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' | awk '{printf "%s\\n", $0}')"
-    MESSAGE="The autograder failed (grade.py exited with status $STATUS and wrote no grade), so"
-    MESSAGE="$MESSAGE this submission was not graded: this is not your grade. Please tell the"
-    MESSAGE="$MESSAGE course staff. The last lines of its output:"
-    { printf '{"score": 0, "output": "%s\\n\\n%s",' "$MESSAGE" "$TAIL"
-      printf ' "visibility": "visible", "stdout_visibility": "hidden"}\n'; } > "$RESULTS"
-    echo "run_autograder: grade.py failed (status $STATUS); wrote a score of 0 to $RESULTS" >&2
-fi
-exit 0
-"""
+TEMPLATES = Path('tools', 'templates')  # in the kit: the scripts, placeholders to fill in
+SCRIPTS = {'setup.sh': 'gradescope_setup.sh', 'run_autograder': 'gradescope_run_autograder.sh'}
 
 
-def script(text):
-    """A script above with its placeholders filled in."""
-    return text.replace('@GRADER_PYTHON@', GRADER_PYTHON).replace('@REQUIREMENTS@', REQUIREMENTS)
+def script(name, source=KIT):
+    """The text of the script name ('setup.sh' or 'run_autograder'): its template in
+    source/tools/templates/ with the placeholders filled in."""
+    template = source / TEMPLATES / SCRIPTS[name]
+    text = template.read_text(encoding='utf-8')
+    for placeholder, value in (('@GRADER_PYTHON@', GRADER_PYTHON),
+                               ('@REQUIREMENTS@', REQUIREMENTS)):
+        text = text.replace(placeholder, value)
+    left = sorted(set(re.findall(r'@[A-Z_]+@', text)))
+    if left:
+        raise ValueError(f"{template} has placeholders nothing fills in: {', '.join(left)}")
+    return text
 
 
 def grader_requirements(source=KIT):
@@ -164,8 +105,8 @@ def contents(source=KIT, rubric=None):
     files = {name: path.read_bytes() for name, path in kit_files(source)}
     files['tools/rubric.toml'] = rubric.read_bytes()
     files[REQUIREMENTS] = grader_requirements(source).encode()
-    files['setup.sh'] = script(SETUP_SH).encode()
-    files['run_autograder'] = script(RUN_AUTOGRADER).encode()
+    for name in SCRIPTS:
+        files[name] = script(name, source).encode()
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / 'release'
         release.build(out, source=source)
@@ -211,7 +152,7 @@ def write_zip(out, files):
             for name in sorted(files):
                 info = zipfile.ZipInfo(name, DATE)
                 info.create_system = 3  # Unix: unzip then applies the mode below
-                mode = 0o755 if name in ('setup.sh', 'run_autograder') else 0o644
+                mode = 0o755 if name in SCRIPTS else 0o644
                 info.external_attr = (stat.S_IFREG | mode) << 16
                 info.compress_type = (zipfile.ZIP_STORED if name.endswith(('.gz', '.npz'))
                                       else zipfile.ZIP_DEFLATED)
@@ -221,6 +162,19 @@ def write_zip(out, files):
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def extract(path, folder):
+    """Unzip the autograder at path into folder as Gradescope does, with each entry's mode."""
+    folder = Path(folder)
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            target = folder / info.filename
+            if not target.resolve().is_relative_to(folder.resolve()):
+                raise ValueError(f"{path}: its entry {info.filename} would land outside {folder}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(archive.read(info))
+            os.chmod(target, (info.external_attr >> 16) & 0o777 or 0o644)
 
 
 def build(out, source=KIT, rubric=None):

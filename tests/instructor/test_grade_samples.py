@@ -16,23 +16,18 @@ import hashlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import threading
-import tomllib
 import uuid
 import zlib
 from pathlib import Path
 
 import pytest
 
-import check_tests
 import release
+from sample_submissions import NAMES, NOT_AT_UID_LEVEL, Listener, leftovers, spec, write
 
 KIT = Path(__file__).resolve().parents[2]
-SAMPLES = Path(__file__).resolve().parent / 'samples'
-NAMES = sorted(path.name for path in SAMPLES.iterdir() if (path / 'sample.toml').is_file())
 MARKER = f'grader-sample-{uuid.uuid4().hex[:12]}'
 LIMITS = {'seconds_per_test = 30': 'seconds_per_test = 5',
           'seconds_per_submission = 180': 'seconds_per_submission = 60'}
@@ -42,80 +37,14 @@ WATCHED = ['loss.py', 'optimizer.py', 'solver.py', 'dataloader.py', 'tools/rubri
 
 LEVELS = ('namespace', 'uid')
 UID_PYTHON = os.environ.get('GRADER_UID_PYTHON')
-NOT_AT_UID_LEVEL = ('reads_secrets',)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason=(
     "hostile samples need the grader's root isolation levels (namespace or uid); as another "
     "user the graded code runs as you"))
 
 
-def spec(name):
-    return tomllib.loads((SAMPLES / name / 'sample.toml').read_text())
-
-
-def compose(name, out, solutions, stubs, port):
-    """Write sample name's loss.py and optimizer.py into out (sample folder, README)."""
-    this = spec(name)
-    base = solutions
-    if 'mistake' in this:
-        base = out.parent / f'.{name}-base'
-        release.build(base)
-        mutant = next(m for m in check_tests.load_mutants() if m.name == this['mistake'])
-        regions = release.build(out.parent / f'.{name}-regions')
-        check_tests.fill_regions(base, regions, mutant)
-    out.mkdir(parents=True)
-    for own in sorted((SAMPLES / name).iterdir()):  # other files go in as they are
-        if own.name not in ('sample.toml', 'loss.py', 'optimizer.py'):
-            (out / own.name).write_bytes(own.read_bytes())
-    for file in ('loss.py', 'optimizer.py'):
-        if file in this.get('missing', []):
-            continue
-        text = ((stubs if file in this.get('release', []) else base) / file).read_text()
-        own = SAMPLES / name / file
-        if own.is_file():
-            lines = []
-            for line in own.read_text().splitlines(keepends=True):
-                if line.strip() == '# <<base>>':
-                    indent = line[:len(line) - len(line.lstrip())]
-                    lines += [indent + part if part.strip() else part
-                              for part in text.splitlines(keepends=True)]
-                else:
-                    lines.append(line.replace('@MARKER@', MARKER).replace('@PORT@', str(port)))
-            text = ''.join(lines)
-        (out / file).write_text(text)
-
-
-class Listener:
-    """A TCP server on 127.0.0.1 that records whoever connects."""
-
-    def __init__(self):
-        self.server = socket.create_server(('127.0.0.1', 0))
-        self.port, self.heard = self.server.getsockname()[1], []
-        threading.Thread(target=self.serve, daemon=True).start()
-
-    def serve(self):
-        while True:
-            try:
-                connection, _ = self.server.accept()
-            except OSError:
-                return
-            with connection:
-                self.heard.append(connection.recv(100))
-
-
 def digests():
     return {name: hashlib.sha256((KIT / name).read_bytes()).hexdigest() for name in WATCHED}
-
-
-def leftovers():
-    found = []
-    for entry in Path('/proc').iterdir():
-        try:
-            if entry.name.isdigit() and MARKER.encode() in (entry / 'cmdline').read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            pass
-    return found
 
 
 @pytest.fixture(scope='module', params=LEVELS)
@@ -133,7 +62,7 @@ def run(request, tmp_path_factory):
     os.chmod(stubs, 0o755)
     listener = Listener()
     for name in names:
-        compose(name, tmp / 'submissions' / name, KIT, stubs, listener.port)
+        write(name, tmp / 'submissions' / name, stubs, listener.port, MARKER)
     rubric = (KIT / 'tools' / 'rubric.toml').read_text()
     for old, new in LIMITS.items():
         assert old in rubric, f"tools/rubric.toml no longer says {old!r}: update LIMITS here"
@@ -148,7 +77,7 @@ def run(request, tmp_path_factory):
     return {'level': level, 'names': names, 'done': done, 'grades': tmp / 'grades',
             'heard': listener.heard,
             'changed': [name for name, digest in digests().items() if before[name] != digest],
-            'leftovers': leftovers()}
+            'leftovers': leftovers(MARKER)}
 
 
 def test_the_run_goes_on_and_grades_every_sample(run):

@@ -37,19 +37,9 @@ def autograder(tmp_path_factory):
         return out, {name: archive.read(name) for name in archive.namelist()}
 
 
-def unzip(path, folder):
-    """Extract the zip at path into folder, with the Unix mode each entry carries."""
-    with zipfile.ZipFile(path) as archive:
-        for info in archive.infolist():
-            target = folder / info.filename
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(archive.read(info))
-            os.chmod(target, (info.external_attr >> 16) & 0o777)
-
-
 def run_autograder(zip_path, root, files, change=None, python=sys.executable):
     """(results.json as a dict, the CompletedProcess) of grading files ({name: bytes})."""
-    unzip(zip_path, root / 'source')
+    gradescope.extract(zip_path, root / 'source')
     shutil.copy2(root / 'source' / 'run_autograder', root / 'run_autograder')
     (root / 'submission').mkdir()
     (root / 'results').mkdir()
@@ -130,6 +120,50 @@ def test_setup_and_run_autograder_are_executable_scripts(autograder):
         assert files[name].startswith(b'#!/usr/bin/env bash\n')
         check = subprocess.run(['bash', '-n'], input=files[name], capture_output=True)
         assert check.returncode == 0, check.stderr.decode()
+
+
+def test_the_scripts_are_their_templates_with_the_placeholders_filled_in(autograder):
+    _, files = autograder
+    for name, template in gradescope.SCRIPTS.items():
+        text = (KIT / 'tools' / 'templates' / template).read_text()
+        assert '@GRADER_PYTHON@' in text
+        filled = text.replace('@GRADER_PYTHON@', gradescope.GRADER_PYTHON).replace(
+            '@REQUIREMENTS@', gradescope.REQUIREMENTS)
+        assert files[name].decode() == filled, name
+        assert b'@GRADER_PYTHON@' not in files[name] and b'@REQUIREMENTS@' not in files[name]
+
+
+def test_a_template_with_an_unknown_placeholder_or_none_at_all_stops_the_build(tmp_path):
+    source = tmp_path / 'kit'
+    shutil.copytree(KIT / 'tools' / 'templates', source / 'tools' / 'templates')
+    template = source / 'tools' / 'templates' / gradescope.SCRIPTS['setup.sh']
+    template.write_text(template.read_text() + 'echo @GRADER_VENV@\n')
+    with pytest.raises(ValueError, match=r'gradescope_setup.sh has placeholders nothing fills '
+                                         r'in: @GRADER_VENV@'):
+        gradescope.script('setup.sh', source)
+    template.unlink()
+    with pytest.raises(FileNotFoundError, match='gradescope_setup.sh'):
+        gradescope.script('setup.sh', source)
+
+
+def test_the_same_kit_gives_the_same_zip_byte_for_byte(autograder, tmp_path):
+    again = tmp_path / 'again.zip'
+    gradescope.build(again)
+    assert again.read_bytes() == autograder[0].read_bytes()
+
+
+def test_extract_keeps_each_entrys_mode_and_refuses_entries_outside_the_folder(autograder,
+                                                                              tmp_path):
+    gradescope.extract(autograder[0], tmp_path / 'source')
+    for name in EXECUTABLES:
+        assert stat.S_IMODE((tmp_path / 'source' / name).stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / 'source' / 'tools' / 'grade.py').stat().st_mode) == 0o644
+    evil = tmp_path / 'evil.zip'
+    with zipfile.ZipFile(evil, 'w') as archive:
+        archive.writestr('../outside.txt', 'no')
+    with pytest.raises(ValueError, match='outside'):
+        gradescope.extract(evil, tmp_path / 'elsewhere')
+    assert not (tmp_path / 'outside.txt').exists()
 
 
 def test_the_check_refuses_any_solution():
