@@ -40,7 +40,8 @@ def load_idx_pair(data_root, mode, num_classes):
             training_images = find_idx_file(data_root, SPLIT_FILES['train'][0])
         except FileNotFoundError:
             pass  # a folder of test files only: no training images to compare with
-    images, labels = read_images_and_labels(images_path, labels_path, like=training_images)
+    images, labels = read_images_and_labels(images_path, labels_path,
+                                            same_size_as=training_images)
     if labels.max() >= num_classes:
         raise ValueError(f"{labels_path}: label {labels.max()} is out of range for "
                          f"num_classes={num_classes} (labels must be 0..{num_classes - 1})")

@@ -107,8 +107,7 @@ def read_idx(path, magic):
             return read_array(path, file, magic, size, compressed=False)
         if size <= CACHED_GZ_BYTES:
             return inflate_cached(file.read(size), magic, path)
-        return read_array(path, GzipStream(iter(lambda: file.read(CHUNK), b'')), magic, size,
-                          compressed=True)
+        return read_array(path, GzipStream(chunks_of(file)), magic, size, compressed=True)
 
 
 def read_header(path, magic):
@@ -118,7 +117,7 @@ def read_header(path, magic):
     with open_regular_file(path) as file:
         size = os.fstat(file.fileno()).st_size
         compressed = is_gzip(path, file.peek(2)[:2])
-        source = GzipStream(iter(lambda: file.read(CHUNK), b'')) if compressed else file
+        source = GzipStream(chunks_of(file)) if compressed else file
         with gzip_errors(path):
             return read_checked_header(path, source, magic, size, compressed)
 
@@ -180,6 +179,11 @@ def read_checked_header(path, source, magic, size, compressed):
         raise ValueError(f"{claim}, more than the {MAX_IDX_BYTES} bytes the kit reads from one "
                          f"file: it is damaged, or a data set too large to hold in memory")
     return shape
+
+
+def chunks_of(file):
+    """The bytes of an open file, CHUNK bytes at a time."""
+    return iter(lambda: file.read(CHUNK), b'')
 
 
 def header_size(magic):
@@ -290,24 +294,24 @@ class GzipStream:
 
 # --- checking a pair of files, and recognising them -------------------------------------------
 
-def read_images_and_labels(images_path, labels_path, like=None):
+def read_images_and_labels(images_path, labels_path, same_size_as=None):
     """Images (N, rows, cols) and labels (N,) as uint8, from a pair of IDX files.
 
     The files are checked against each other from their headers before either is read: as many
-    images as labels, and, when `like` (the path of another images file: the training images)
-    is given, images of its size. ValueError naming both files otherwise.
+    images as labels, and, when same_size_as (the path of another images file: the training
+    images) is given, images of its size. ValueError naming both files otherwise.
     """
     images_shape = read_header(images_path, IMAGES_MAGIC)
     labels_shape = read_header(labels_path, LABELS_MAGIC)
     check_counts(images_path, images_shape[0], labels_path, labels_shape[0])
-    if like is not None:
-        like_shape = read_header(like, IMAGES_MAGIC)
-        if like_shape[1:] != images_shape[1:]:
+    if same_size_as is not None:
+        other_shape = read_header(same_size_as, IMAGES_MAGIC)
+        if other_shape[1:] != images_shape[1:]:
             raise ValueError(
                 f"{images_path} holds images of {'x'.join(map(str, images_shape[1:]))} but "
-                f"{like} holds images of {'x'.join(map(str, like_shape[1:]))}: the model "
-                f"takes the training images' size, so the test images must have it too; are "
-                f"they from the same data set?")
+                f"{same_size_as} holds images of {'x'.join(map(str, other_shape[1:]))}: the "
+                f"model takes the training images' size, so the test images must have it too; "
+                f"are they from the same data set?")
     labels = read_idx(labels_path, LABELS_MAGIC)
     images = read_idx(images_path, IMAGES_MAGIC)
     check_counts(images_path, len(images), labels_path, len(labels))  # if either changed since
