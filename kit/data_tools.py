@@ -16,7 +16,6 @@ import io
 import os
 import secrets
 import socket
-import sys
 import urllib.error
 import urllib.request
 import zlib
@@ -153,8 +152,8 @@ def print_reports(data_root, reports, log=print):
 def verify(data_root, log=print):
     """Check data_root's files and print one line per file; 0 if all are fine, else 1."""
     if not Path(data_root).is_dir():
-        log(f"'{data_root}' is not a folder. Point --data-root at the folder holding the four "
-            f"files, or run '{data_command('download', data_root)}'.")
+        log(f"'{data_root}' is not a folder. Point {idx.DATA_ROOT_FLAG} at the folder holding "
+            f"the four files, or run '{data_command('download', data_root)}'.")
         return 1
     reports = check_folder(data_root)
     print_reports(data_root, reports, log)
@@ -287,7 +286,7 @@ def download(data_root, mirrors=MIRRORS, timeout=TIMEOUT, log=print):
         log(f"Not downloading: the folder holds files that are not MNIST's "
             f"({', '.join(report.path.name for report in others)}), and adding MNIST files "
             f"beside them would mix two data sets. Restore those files from where they came "
-            f"from, or download into an empty folder with --data-root.")
+            f"from, or download into an empty folder with {idx.DATA_ROOT_FLAG}.")
         return 1
     log(f"Downloading {', '.join(report.name for report in broken)} into '{data_root}':")
     unreachable = set()
@@ -308,7 +307,7 @@ def main(argv=None):
     download_parser = commands.add_parser('download', help='restore missing and corrupt files '
                                                            'from public mirrors')
     for command in (verify_parser, download_parser):
-        command.add_argument('--data-root', default=str(idx.DATA_ROOT),
+        command.add_argument(idx.DATA_ROOT_FLAG, dest='data_root', default=str(idx.DATA_ROOT),
                              help="folder of the four files (default: the kit's data/)")
     download_parser.add_argument('--mirror', action='append', dest='mirrors', metavar='URL',
                                  help='a mirror to try instead of the public ones (repeat it for '
@@ -319,7 +318,3 @@ def main(argv=None):
     if args.command == 'verify':
         return verify(args.data_root)
     return download(args.data_root, args.mirrors or MIRRORS, args.timeout)
-
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -47,6 +47,7 @@ KNOWN_DATA_SETS = {
 }
 DATA_ROOT = Path(__file__).resolve().parent.parent / 'data'  # the kit's own copy of MNIST
 DATA_TOOL = 'dataloader.py'  # the script that runs the verify and download commands
+DATA_ROOT_FLAG = '--data-root'  # their option naming the data folder
 
 # No IDX file the kit reads is larger (MNIST's largest holds 47 MB, EMNIST's 0.55 GB): a larger
 # header is a damaged or hostile file, and its data would not fit in memory as float32 anyway.
@@ -62,7 +63,7 @@ def data_command(action, data_root=None):
     if data_root is None:
         return command
     root = str(data_root)
-    return f'{command} --data-root "{root}"' if ' ' in root else f'{command} --data-root {root}'
+    return f'{command} {DATA_ROOT_FLAG} ' + (f'"{root}"' if ' ' in root else root)
 
 
 def candidate_names(name):
