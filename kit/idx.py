@@ -205,8 +205,8 @@ def gzip_errors(path):
     try:
         yield
     except (zlib.error, EOFError) as err:
-        raise ValueError(f"{path}: not a readable gzip file ({err}); the download or copy was "
-                         f"probably cut short: copy the file again") from None
+        raise ValueError(f"{path}: not a readable gzip file ({err}): it is damaged, or the "
+                         f"download or copy was cut short; copy the file again") from None
 
 
 def open_regular_file(path):
@@ -224,8 +224,8 @@ def open_regular_file(path):
         raise PermissionError(f"{path}: no permission to read it; "
                               f"{permission_advice(path)}") from None
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: the file is gone (moved or deleted while it was being "
-                                f"read); copy it again") from None
+        raise FileNotFoundError(f"{path}: no such file (moved or deleted?); copy it "
+                                f"again") from None
     except OSError as err:  # a socket, say
         raise ValueError(f"{path} cannot be opened ({err.strerror}); copy the real file "
                          f"here") from None
