@@ -1,4 +1,4 @@
-"""MNIST data: read the IDX files, prepare a split, and serve it in batches.
+"""MNIST data: prepare a split, and serve it in batches.
 
     dataset = Dataset('data', 'train')             # images (55000, 784), labels (55000,)
     loader = build_dataloader('data', max_epoch=10, batch_size=100, shuffle=True, seed=0)
@@ -10,43 +10,15 @@
     python dataloader.py verify [--data-root DIR]    # is every file there and the original?
     python dataloader.py download [--data-root DIR]  # restore missing or corrupt files
 
-The IDX format (http://yann.lecun.com/exdb/mnist/, now offline) is a big-endian header, a magic
-number then one uint32 per dimension, followed by the unsigned bytes of the array.
+The data are four IDX files (raw or .gz): kit/idx.py reads and checks them, kit/data_tools.py
+runs the two commands above.
 """
-import functools
-import gzip
-import hashlib
-import math
-import zlib
 from pathlib import Path
 
 import numpy as np
 
-IMAGES_MAGIC = 2051  # 0x00000803: unsigned bytes, 3 dimensions (count, rows, cols)
-LABELS_MAGIC = 2049  # 0x00000801: unsigned bytes, 1 dimension (count)
-
-# sha256 of the decompressed bytes of the original MNIST files (data/README.md lists them too).
-MNIST_SHA256 = {
-    'train-images-idx3-ubyte': 'ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db',
-    'train-labels-idx1-ubyte': '65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5',
-    't10k-images-idx3-ubyte': '0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7',
-    't10k-labels-idx1-ubyte': 'ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2',
-}
-# The same for Fashion-MNIST (Zalando Research), another data set in the same four files.
-FASHION_MNIST_SHA256 = {
-    'train-images-idx3-ubyte': 'c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888',
-    'train-labels-idx1-ubyte': 'bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9',
-    't10k-images-idx3-ubyte': '5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b',
-    't10k-labels-idx1-ubyte': '0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34',
-}
-# Data sets recognised by their files' checksums, with the names of their classes.
-KNOWN_DATA_SETS = {
-    'MNIST': {'sha256': MNIST_SHA256, 'class_names': [str(digit) for digit in range(10)]},
-    'Fashion-MNIST': {'sha256': FASHION_MNIST_SHA256, 'class_names': [
-        'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker',
-        'Bag', 'Ankle boot']},
-}
-DATA_ROOT = Path(__file__).resolve().parent / 'data'  # the kit's own copy of MNIST
+from kit.idx import DATA_ROOT  # noqa: F401  the kit's data/: solver.py's default data_root
+from kit.idx import class_names, find_idx_file, known_data_set, read_images_and_labels
 
 # Which file each split reads. 'train' and 'val' both come from the training file, so building
 # either of them never opens the t10k (test) files.
@@ -57,130 +29,23 @@ SPLIT_FILES = {
 }
 
 
-def candidate_names(name):
-    """The file names accepted for `name`, in the order they are looked for: both spellings
-    seen in the wild ('train-images-idx3-ubyte', 'train-images.idx3-ubyte'), raw, then .gz."""
-    dotted = name.replace('-idx', '.idx')
-    return [name, dotted, name + '.gz', dotted + '.gz']
-
-
-def find_idx_file(data_root, name):
-    """Path of the IDX file `name` (e.g. 'train-images-idx3-ubyte') in data_root.
-
-    Accepts the names candidate_names(name) gives, raw or gzip-compressed; a raw file wins
-    over its .gz.
-    """
-    candidates = candidate_names(name)
-    for candidate in candidates:
-        path = Path(data_root) / candidate
-        if path.exists():
-            return path
-    raise FileNotFoundError(
-        f"No {name} file in '{data_root}': looked for {', '.join(candidates)}. "
-        f"The kit ships the four MNIST files in its data/ folder; restore them with "
-        f"'git checkout -- data' or 'python dataloader.py download --data-root {data_root}', "
-        f"or copy the files (raw or .gz) into '{data_root}'.")
-
-
-def read_idx(path, magic):
-    """Read an IDX file of unsigned bytes, raw or gzip-compressed, and check it.
-
-    Returns a read-only uint8 array whose shape is the one the header gives, e.g.
-    (60000, 28, 28) for training images (magic 2051) or (60000,) for labels (magic 2049).
-    Raises ValueError naming the file if it is corrupt, truncated or of the wrong kind (or not
-    a file at all), PermissionError if it cannot be read. The header is checked against the
-    file's size before any array is made, so a header that claims billions of images fails at once.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise ValueError(f"{path} is a folder, not a file; if an unzip tool made it, move the file "
-                         f"inside it up into '{path.parent}' under the name '{path.name}'")
-    if path.exists() and not path.is_file():  # a pipe or a device would never end, or block
-        raise ValueError(f"{path} is not a regular file; copy the real file here")
-    try:
-        data = path.read_bytes()
-    except PermissionError:
-        raise PermissionError(f"{path}: no permission to read it; give yourself read access "
-                              f"(chmod u+r '{path}') or copy the file again") from None
-    # gzip by content, not only by name: browsers save some downloads decompressed but still
-    # named .gz, and people drop the .gz from names. An IDX file starts with two zero bytes.
-    if data[:2] == b'\x1f\x8b' or (path.suffix == '.gz' and data[:2] != b'\0\0'):
-        try:
-            data = gunzip(data)
-        except (OSError, EOFError, zlib.error) as err:
-            raise ValueError(f"{path}: not a readable gzip file ({err}); the download or copy "
-                             f"was probably cut short: copy the file again") from None
-
-    ndim = magic & 0xFF
-    header_size = 4 + 4 * ndim
-    if len(data) < header_size:
-        raise ValueError(f"{path}: {len(data)} bytes is too short for an IDX header "
-                         f"({header_size} bytes); the file is truncated or empty")
-    found_magic = int.from_bytes(data[:4], 'big')
-    if found_magic != magic:
-        kind = {IMAGES_MAGIC: 'an image', LABELS_MAGIC: 'a label'}[magic]
-        raise ValueError(f"{path}: magic number {found_magic}, expected {magic} for {kind} file; "
-                         f"is it the right file, and decompressed correctly?")
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], 'big') for i in range(ndim))
-    if 0 in shape:
-        raise ValueError(f"{path}: the header gives dimensions {shape}; none may be zero")
-    expected = header_size + math.prod(shape)
-    if len(data) != expected:
-        problem = 'truncated' if len(data) < expected else 'followed by extra bytes'
-        raise ValueError(f"{path}: the header gives dimensions {shape}, {expected} bytes in "
-                         f"all, but the file has {len(data)}: it is {problem}; copy it again")
-    return np.frombuffer(data, dtype=np.uint8, offset=header_size).reshape(shape)
-
-
-def idx_sha256(array, magic):
-    """sha256 of the IDX file that read_idx read `array` from (of its decompressed bytes)."""
-    header = magic.to_bytes(4, 'big') + b''.join(d.to_bytes(4, 'big') for d in array.shape)
-    digest = hashlib.sha256(header)
-    digest.update(np.ascontiguousarray(array))
-    return digest.hexdigest()
-
-
-def recognise(sha256):
-    """(data set, file name) of the known file with this sha256, e.g. ('MNIST',
-    't10k-labels-idx1-ubyte'); None for a file of no known data set."""
-    for data_set, known in KNOWN_DATA_SETS.items():
-        for name, digest in known['sha256'].items():
-            if digest == sha256:
-                return data_set, name
-    return None
-
-
-@functools.lru_cache(maxsize=2)
-def gunzip(compressed):
-    """gzip.decompress, remembered by content: the train and val splits read the same file.
-
-    zlib (wbits=31: a gzip header, and a trailer it checks) is told the size the gzip trailer
-    gives, so it inflates straight into one buffer of that size: faster than gzip.decompress,
-    which grows its buffer and checks the CRC in a second pass. A file that does not inflate to
-    that size (several gzip members, bytes after the end) is left to gzip.decompress, as is one
-    whose trailer claims more than deflate can give (1032 bytes out per byte in): a truncated
-    file, whose last four bytes are not a size at all.
-    """
-    size = int.from_bytes(compressed[-4:], 'little')
-    if not 0 < size <= 1032 * len(compressed):
-        return gzip.decompress(compressed)
-    data = zlib.decompress(compressed, wbits=31, bufsize=size)
-    return data if len(data) == size else gzip.decompress(compressed)
-
-
 def load_idx_pair(data_root, mode, num_classes):
-    """Images (N, rows, cols) and labels (N,) as uint8, from the files that `mode` reads."""
-    images_path = find_idx_file(data_root, SPLIT_FILES[mode][0])
-    labels_path = find_idx_file(data_root, SPLIT_FILES[mode][1])
-    images = read_idx(images_path, IMAGES_MAGIC)
-    labels = read_idx(labels_path, LABELS_MAGIC)
-    if len(images) != len(labels):
-        raise ValueError(f"{images_path} holds {len(images)} images but {labels_path} holds "
-                         f"{len(labels)} labels; they must come from the same data set")
+    """Images (N, rows, cols) and labels (N,) as uint8, from the files that `mode` reads, and the
+    path of the labels file. The test images must have the training images' size (the model's
+    input size): for the test split, the training images' header is read to check it."""
+    images_path, labels_path = (find_idx_file(data_root, name) for name in SPLIT_FILES[mode])
+    training_images = None
+    if mode == 'test':
+        try:
+            training_images = find_idx_file(data_root, SPLIT_FILES['train'][0])
+        except FileNotFoundError:
+            pass  # a folder of test files only: no training images to compare with
+    images, labels = read_images_and_labels(images_path, labels_path,
+                                            same_size_as=training_images)
     if labels.max() >= num_classes:
         raise ValueError(f"{labels_path}: label {labels.max()} is out of range for "
                          f"num_classes={num_classes} (labels must be 0..{num_classes - 1})")
-    return images, labels
+    return images, labels, labels_path
 
 
 def prepare_images(images):
@@ -219,22 +84,6 @@ def select_classes(images, labels, classes, num_classes, mode):
     if len(labels) == 0:
         raise ValueError(f"classes={classes}: the {mode} split holds no image of these classes")
     return images, labels
-
-
-def known_data_set(data_root, labels_name, labels):
-    """The known data set ('MNIST', ...) whose file `labels_name` holds exactly these labels, or
-    None. A known data set's other labels file under this name (the test labels copied as the
-    training labels, say) is a ValueError: it would train or test on the wrong images."""
-    found = recognise(idx_sha256(labels, LABELS_MAGIC))
-    if found is None:
-        return None
-    data_set, name = found
-    if name != labels_name:
-        path = find_idx_file(data_root, labels_name)
-        raise ValueError(f"{path} holds {data_set}'s {name}, not its {labels_name}: a file was "
-                         f"renamed or copied under the wrong name; run 'python dataloader.py "
-                         f"verify --data-root {data_root}' to check them all")
-    return data_set
 
 
 class Dataset:
@@ -278,12 +127,9 @@ class Dataset:
                                     f"folder holding the MNIST files (the kit's data/)")
         self.data_root, self.mode = data_root, mode
 
-        images, labels = load_idx_pair(data_root, mode, num_classes)
-        self.known_data_set = known_data_set(data_root, SPLIT_FILES[mode][1], labels)
-        names = [str(label) for label in range(num_classes)]
-        if self.known_data_set and len(KNOWN_DATA_SETS[self.known_data_set]['class_names']) \
-                == num_classes:
-            names = KNOWN_DATA_SETS[self.known_data_set]['class_names']
+        images, labels, labels_path = load_idx_pair(data_root, mode, num_classes)
+        self.known_data_set = known_data_set(labels, SPLIT_FILES[mode][1], labels_path)
+        names = class_names(self.known_data_set, num_classes)
         if mode != 'test':
             if val_size >= len(images) or (mode == 'val' and val_size == 0):
                 raise ValueError(f"val_size={val_size}: the training file holds {len(images)} "
@@ -310,7 +156,8 @@ class Dataset:
         return len(self.labels)
 
     def __getitem__(self, idx):
-        """(images, labels) at idx: an int gives (784,) and a scalar, an index array (B, 784), (B,)."""
+        """(images, labels) at idx: an int gives (784,) and a scalar; an index array gives
+        (B, 784) and (B,)."""
         return self.images[idx], self.labels[idx]
 
 
@@ -374,5 +221,5 @@ def build_dataloader(data_root, max_epoch, batch_size, shuffle=False, mode='trai
 if __name__ == '__main__':
     import sys
 
-    import data_tools
+    from kit import data_tools
     sys.exit(data_tools.main())

@@ -211,13 +211,16 @@ def main(argv=None):
     parser, cfg = parse_cfg(argv)
     try:
         solver = Solver(cfg)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, PermissionError) as err:
         parser.error(str(err))
     try:
         solver.train()
     except FloatingPointError as err:
         sys.exit(f"solver.py: {err}")
-    test_loss, test_acc = solver.test()
+    try:
+        test_loss, test_acc = solver.test()
+    except (ValueError, FileNotFoundError, PermissionError) as err:  # the test files, read here
+        sys.exit(f"solver.py: {err}")
     print(TEST_LOG.format(acc=test_acc))
 
 

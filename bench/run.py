@@ -28,10 +28,11 @@ KIT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(KIT))
 import solver  # noqa: E402  first: the kit's BLAS thread default is set before numpy loads
 import dataloader  # noqa: E402
+from kit import idx  # noqa: E402
 import numpy as np  # noqa: E402
 from bench import baseline  # noqa: E402
 
-IDX_NAMES = list(dataloader.MNIST_SHA256)
+IDX_NAMES = list(idx.MNIST_SHA256)
 SPLITS = ('train', 'val', 'test')
 PHASES = ('data', 'forward', 'backward', 'update')
 MB = 1e6
@@ -135,10 +136,10 @@ def copy_data(data_root, folder, raw):
     """Copy the four IDX files into folder, all .gz or (raw=True) all decompressed."""
     folder.mkdir()
     for name in IDX_NAMES:
-        source = dataloader.find_idx_file(data_root, name)
+        source = idx.find_idx_file(data_root, name)
         data = source.read_bytes()
         if raw:
-            (folder / name).write_bytes(dataloader.gunzip(data) if source.suffix == '.gz' else data)
+            (folder / name).write_bytes(gzip.decompress(data) if source.suffix == '.gz' else data)
         else:
             (folder / (name + '.gz')).write_bytes(data if source.suffix == '.gz' else
                                                   gzip.compress(data, 9))
@@ -147,7 +148,7 @@ def copy_data(data_root, folder, raw):
 
 def load_with_kit(data_root):
     """The three splits as Dataset serves them, from nothing cached."""
-    dataloader.gunzip.cache_clear()
+    idx.inflate_cached.cache_clear()
     return [dataloader.Dataset(data_root, mode) for mode in SPLITS]
 
 
@@ -274,11 +275,11 @@ def child_kit_run(data_root):
             for mode, loader in (('train', runner.train_loader), ('val', runner.val_loader),
                                  ('test', runner.test_loader))
             for name in ('images', 'labels')}
-    # gunzip's cache keeps the training files, compressed (as its keys) and decompressed, from
+    # inflate_cached keeps the training files, compressed (as its keys) and decompressed, from
     # the train split to the val split and on until the test files take their place
-    paths = [dataloader.find_idx_file(data_root, name)
+    paths = [idx.find_idx_file(data_root, name)
              for name in dataloader.SPLIT_FILES['train']]
-    held['training files in gunzip cache'] = sum(
+    held['training files in inflate cache'] = sum(
         path.stat().st_size + int.from_bytes(path.read_bytes()[-4:], 'little')
         for path in paths if path.suffix == '.gz') / MB
     last = stages['tested: test split loaded']

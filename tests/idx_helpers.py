@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-IMAGES_MAGIC, LABELS_MAGIC = 2051, 2049
+from kit.idx import IMAGES_MAGIC, LABELS_MAGIC  # noqa: F401  for the tests, from one place
 
 
 def idx_bytes(array, magic):

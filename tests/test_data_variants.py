@@ -8,6 +8,7 @@ import dataloader
 import solver
 from dataloader import Dataset, build_dataloader
 from idx_helpers import LABELS_MAGIC, file_checksums, prepared, write_dataset, write_idx
+from kit import idx
 from solver import Solver, check_cfg
 
 DATA = Path(dataloader.__file__).resolve().parent / 'data'
@@ -105,9 +106,9 @@ def known(tmp_path, monkeypatch):
     folders = {'MNIST': tmp_path / 'mnist', 'Fashion-MNIST': tmp_path / 'fashion'}
     for seed, folder in enumerate(folders.values()):
         write_dataset(folder, n_train=40, n_test=12, seed=10 * seed)
-    monkeypatch.setattr(dataloader, 'KNOWN_DATA_SETS', {
+    monkeypatch.setattr(idx, 'KNOWN_DATA_SETS', {
         'MNIST': {'sha256': file_checksums(folders['MNIST']),
-                  'class_names': dataloader.KNOWN_DATA_SETS['MNIST']['class_names']},
+                  'class_names': idx.KNOWN_DATA_SETS['MNIST']['class_names']},
         'Fashion-MNIST': {'sha256': file_checksums(folders['Fashion-MNIST']),
                           'class_names': FASHION_NAMES},
     })
@@ -115,11 +116,11 @@ def known(tmp_path, monkeypatch):
 
 
 def test_class_names_of_the_known_data_sets():
-    known = dataloader.KNOWN_DATA_SETS
+    known = idx.KNOWN_DATA_SETS
     assert known['MNIST']['class_names'] == [str(digit) for digit in range(10)]
     assert known['Fashion-MNIST']['class_names'] == FASHION_NAMES
-    assert known['MNIST']['sha256'] is dataloader.MNIST_SHA256  # one place for the checksums
-    assert set(known['Fashion-MNIST']['sha256']) == set(dataloader.MNIST_SHA256)
+    assert known['MNIST']['sha256'] is idx.MNIST_SHA256  # one place for the checksums
+    assert set(known['Fashion-MNIST']['sha256']) == set(idx.MNIST_SHA256)
 
 
 @pytest.mark.parametrize('mode', ['train', 'val', 'test'])

@@ -4,10 +4,13 @@ import gzip
 import numpy as np
 import pytest
 
-from dataloader import (Dataloader, Dataset, IterationBatchSampler, build_dataloader,
-                        find_idx_file, read_idx)
+import solver
+from dataloader import Dataloader, Dataset, IterationBatchSampler, build_dataloader
 from idx_helpers import (IMAGES_MAGIC, LABELS_MAGIC, idx_bytes, prepared, write_dataset,
                          write_idx)
+from kit import idx
+from kit.idx import find_idx_file, read_idx
+from solver import Solver
 
 
 # --- reading files ---------------------------------------------------------------------------
@@ -93,9 +96,9 @@ def test_train_and_val_never_open_the_test_files(tmp_path, monkeypatch):
     for name in ('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'):
         (tmp_path / name).write_bytes(b'not an IDX file')  # would fail if it were read
     opened = []
-    real_read_bytes = type(tmp_path).read_bytes
-    monkeypatch.setattr(type(tmp_path), 'read_bytes',
-                        lambda self: opened.append(self.name) or real_read_bytes(self))
+    real_open = idx.open_regular_file
+    monkeypatch.setattr(idx, 'open_regular_file',
+                        lambda path: opened.append(path.name) or real_open(path))
     Dataset(tmp_path, 'train', val_size=10)
     Dataset(tmp_path, 'val', val_size=10)
     assert opened and not any(name.startswith('t10k') for name in opened)
@@ -175,6 +178,43 @@ def test_damaged_gz_raises_value_error_naming_it(tmp_path, damage):
     with pytest.raises(ValueError, match='train-images-idx3-ubyte.gz') as error:
         Dataset(tmp_path, 'train', val_size=10)
     assert 'gzip' in str(error.value) or 'truncated' in str(error.value)
+
+
+def test_test_images_of_another_size_name_both_files_before_being_read(tmp_path, monkeypatch):
+    """27x28 test images beside 28x28 training images, say: the model could not take them. Only
+    the headers are read to find out."""
+    write_dataset(tmp_path, n_train=30)  # 4x5 images
+    write_idx(tmp_path / 't10k-images-idx3-ubyte.gz', np.zeros((12, 3, 5)), IMAGES_MAGIC)
+    read = []
+    real_read_idx = idx.read_idx
+    monkeypatch.setattr(idx, 'read_idx', lambda path, magic: read.append(path.name)
+                        or real_read_idx(path, magic))
+    with pytest.raises(ValueError, match=r'images of 3x5 but .* images of 4x5') as error:
+        Dataset(tmp_path, 'test')
+    assert 't10k-images-idx3-ubyte.gz' in str(error.value)
+    assert 'train-images-idx3-ubyte.gz' in str(error.value)
+    assert read == []
+    assert len(Dataset(tmp_path, 'train', val_size=10)) == 20  # training does not read them
+
+
+def test_solver_names_both_files_when_the_test_split_is_built(tmp_path, monkeypatch):
+    """Solver.test() builds the test split (training is left out: it needs the TODOs)."""
+    write_dataset(tmp_path, n_train=5100)  # the Solver holds out 5000 images to validate
+    write_idx(tmp_path / 't10k-images-idx3-ubyte.gz', np.zeros((12, 4, 6)), IMAGES_MAGIC)
+    runner = Solver({'data_root': str(tmp_path), 'max_epoch': 1, 'batch_size': 10}, log=None)
+    with pytest.raises(ValueError, match=r't10k-images-idx3-ubyte.gz holds images of 4x6 but '
+                                         r'.*train-images-idx3-ubyte.gz holds images of 4x5'):
+        runner.test()
+    monkeypatch.setattr(Solver, 'train', lambda self: ([], []))
+    with pytest.raises(SystemExit) as exit_:  # python solver.py: the message, no traceback
+        solver.main(['--data_root', str(tmp_path), '--max_epoch', '1', '--batch_size', '10'])
+    assert 'solver.py: ' in str(exit_.value.code) and 'images of 4x6' in str(exit_.value.code)
+
+
+def test_a_test_folder_without_training_images_still_reads(tmp_path):
+    arrays = write_dataset(tmp_path, n_train=30)
+    (tmp_path / 'train-images-idx3-ubyte.gz').unlink()
+    np.testing.assert_array_equal(Dataset(tmp_path, 'test').labels, arrays['t10k'][1])
 
 
 def test_count_mismatch_names_both_files(tmp_path):

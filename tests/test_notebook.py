@@ -25,6 +25,7 @@ def executed(tmp_path_factory):
     folder = tmp_path_factory.mktemp('kit')
     for path in KIT.glob('*.py'):
         shutil.copy(path, folder)
+    shutil.copytree(KIT / 'kit', folder / 'kit', ignore=shutil.ignore_patterns('__pycache__'))
     shutil.copytree(KIT / 'data', folder / 'data')
     notebook = nbformat.read(KIT / 'runner.ipynb', as_version=4)
     try:

@@ -1,4 +1,5 @@
 """The MNIST files the kit ships in data/: checksums, their README, the splits."""
+import gzip
 import hashlib
 import re
 from pathlib import Path
@@ -6,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dataloader import MNIST_SHA256, Dataset, find_idx_file, gunzip
+from dataloader import Dataset
+from kit.idx import MNIST_SHA256, find_idx_file
 
 DATA = Path(__file__).resolve().parent.parent / 'data'
 
@@ -16,7 +18,7 @@ def test_shipped_files_have_the_known_checksums(name):
     path = find_idx_file(DATA, name)
     data = path.read_bytes()
     if path.suffix == '.gz':
-        data = gunzip(data)
+        data = gzip.decompress(data)
     assert hashlib.sha256(data).hexdigest() == MNIST_SHA256[name], f'{path} is not the original'
 
 

@@ -15,12 +15,12 @@ staff can act. AUTOGRADER_ROOT (default /autograder) and PYTHON change where it 
 Python runs the grader.
 
 The zip holds, at their paths in this kit: tools/grade.py, tools/grading/*.py, the rubric as
-tools/rubric.toml, tests/reference_check.py, tests/fixtures/reference.npz and dataloader.py;
-and release/, the student release (tools/release.py: stubs where the solutions are), whose
-data/ is the one the grader uses. It never holds the solutions: the zip is checked for them
-before it is written. setup.sh and run_autograder are written from their templates,
-tools/templates/gradescope_setup.sh and gradescope_run_autograder.sh, with @GRADER_PYTHON@ and
-@REQUIREMENTS@ filled in. The same kit gives the same zip, byte for byte.
+tools/rubric.toml, tests/reference_check.py, tests/fixtures/reference.npz, dataloader.py and
+the kit/idx.py it imports; and release/, the student release (tools/release.py: stubs where the
+solutions are), whose data/ is the one the grader uses. It never holds the solutions: the zip is
+checked for them before it is written. setup.sh and run_autograder are written from their
+templates, tools/templates/gradescope_setup.sh and gradescope_run_autograder.sh, with
+@GRADER_PYTHON@ and @REQUIREMENTS@ filled in. The same kit gives the same zip, byte for byte.
 
 tools/gradescope_trial.py tries the zip on a bare Debian, as Gradescope runs it.
 """
@@ -82,6 +82,7 @@ def kit_files(source=KIT):
     paths = [tools / 'grade.py'] + sorted((tools / 'grading').glob('*.py'))
     paths += [source / 'tests' / 'reference_check.py',
               source / 'tests' / 'fixtures' / 'reference.npz', source / 'dataloader.py']
+    paths += [source / 'kit' / '__init__.py', source / 'kit' / 'idx.py']  # dataloader.py's
     missing = [str(path) for path in paths if not path.is_file()]
     if missing:
         raise ValueError(f"the grader needs {', '.join(missing)}, which is not there")

@@ -75,7 +75,7 @@ def test_the_zip_holds_the_grader_the_data_and_the_student_release(autograder):
     _, files = autograder
     needed = ['setup.sh', 'run_autograder', 'requirements-grader.txt', 'tools/grade.py',
               'tools/rubric.toml', 'tests/reference_check.py', 'tests/fixtures/reference.npz',
-              'dataloader.py']
+              'dataloader.py', 'kit/__init__.py', 'kit/idx.py']
     needed += [f'tools/grading/{path.name}' for path in (KIT / 'tools' / 'grading').glob('*.py')]
     assert sorted(set(needed) - set(files)) == []
     for name in needed[3:]:

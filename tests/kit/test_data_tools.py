@@ -1,9 +1,10 @@
-"""python dataloader.py verify / download (data_tools.py), on small data sets written here and
-an HTTP server on 127.0.0.1 started here: never the internet."""
+"""python dataloader.py verify / download (kit/data_tools.py), on small data sets written here
+and an HTTP server on 127.0.0.1 started here: never the internet."""
 import gzip
 import http.server
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -15,23 +16,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import data_tools
-import dataloader
 from idx_helpers import IMAGES_MAGIC, LABELS_MAGIC, file_checksums, idx_bytes, write_dataset
+from kit import data_tools, idx
 
-KIT = Path(dataloader.__file__).resolve().parent
-NAMES = list(dataloader.MNIST_SHA256)
-FASHION_NAMES = dataloader.KNOWN_DATA_SETS['Fashion-MNIST']['class_names']
+KIT = Path(__file__).resolve().parents[2]
+NAMES = list(idx.MNIST_SHA256)
+FASHION_NAMES = idx.KNOWN_DATA_SETS['Fashion-MNIST']['class_names']
 
 
 @pytest.fixture
 def sources(tmp_path, monkeypatch):
     """Two small data sets standing in for MNIST and Fashion-MNIST: their checksums replace the
-    real ones in dataloader.KNOWN_DATA_SETS. Returns {'MNIST': folder, 'Fashion-MNIST': folder}."""
+    real ones in kit.idx.KNOWN_DATA_SETS. Returns {'MNIST': folder, 'Fashion-MNIST': folder}."""
     folders = {'MNIST': tmp_path / 'mnist', 'Fashion-MNIST': tmp_path / 'fashion'}
     write_dataset(folders['MNIST'], n_train=40, n_test=12, seed=0)
     write_dataset(folders['Fashion-MNIST'], n_train=40, n_test=12, seed=100)
-    monkeypatch.setattr(dataloader, 'KNOWN_DATA_SETS', {
+    monkeypatch.setattr(idx, 'KNOWN_DATA_SETS', {
         'MNIST': {'sha256': file_checksums(folders['MNIST']),
                   'class_names': [str(digit) for digit in range(10)]},
         'Fashion-MNIST': {'sha256': file_checksums(folders['Fashion-MNIST']),
@@ -142,20 +142,21 @@ def test_verify_names_what_is_wrong_with_each_file(sources, tmp_path, how, statu
     assert reports[damaged].status == status and message in reports[damaged].detail
     assert all(report.status == 'ok' for name, report in reports.items() if name != damaged)
     # The way out is in the output: download, git checkout, and the accepted names.
-    assert 'python dataloader.py download' in text and 'git checkout -- data' in text
+    assert idx.data_command('download', folder) in text and 'git checkout -- data' in text
+    assert idx.data_command('verify', folder) in text
     assert 'train-labels.idx1-ubyte.gz' in text
 
 
 def test_verify_reports_unreadable_files(sources, tmp_path, monkeypatch):
-    """Monkeypatched read, as root (which the tests may run as) can read a chmod 000 file."""
+    """Monkeypatched open, as root (which the tests may run as) can read a chmod 000 file."""
     folder = copy_of(sources['MNIST'], tmp_path / 'data')
-    real_read_bytes = Path.read_bytes
+    real_open = os.open
 
-    def read_bytes(path):
-        if path.name.startswith('t10k-images'):
+    def open_(path, flags, *args):
+        if Path(path).name.startswith('t10k-images'):
             raise PermissionError(13, 'Permission denied', str(path))
-        return real_read_bytes(path)
-    monkeypatch.setattr(Path, 'read_bytes', read_bytes)
+        return real_open(path, flags, *args)
+    monkeypatch.setattr(os, 'open', open_)
     code, reports, text = run_verify(folder)
     assert code == 1 and reports['t10k-images-idx3-ubyte'].status == 'unreadable'
     assert 'no permission to read it' in reports['t10k-images-idx3-ubyte'].detail
@@ -454,3 +455,18 @@ def test_download_command_without_network(tmp_path):
 def test_commands_need_a_known_command():
     result = run_command('check')
     assert result.returncode == 2 and "invalid choice: 'check'" in result.stderr
+
+
+@pytest.mark.parametrize('folder_name', ['own', 'my data'])
+def test_the_command_the_messages_give_runs_as_written(tmp_path, folder_name):
+    """The messages spell the command with kit.idx.data_command: that spelling works, spaces in
+    the folder's name too."""
+    folder = tmp_path / folder_name
+    write_dataset(folder, n_train=30, n_test=9)
+    command = idx.data_command('verify', folder)
+    assert command.startswith('python dataloader.py verify --data-root ')
+    lines = []
+    assert data_tools.main(shlex.split(command)[2:]) == 0
+    (folder / 't10k-labels-idx1-ubyte.gz').unlink()
+    assert data_tools.verify(folder, log=lines.append) == 1
+    assert command in '\n'.join(lines)

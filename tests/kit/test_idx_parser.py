@@ -1,10 +1,13 @@
-"""The IDX reader cannot be fooled: property-based tests (hypothesis) of read_idx and Dataset on
-truncated, flipped, mis-sized, huge, empty, missing and unreadable files. Every case ends in a
-ValueError, FileNotFoundError or PermissionError that names the file, or in exactly the data
-that was written: never another exception, a hang, a big allocation or wrong data."""
+"""The IDX reader cannot be fooled: property-based tests (hypothesis) of kit.idx.read_idx and
+Dataset on truncated, flipped, mis-sized, huge, empty, missing and unreadable files, and pipes.
+Every case ends in a ValueError, FileNotFoundError or PermissionError that names the file, or in
+exactly the data that was written: never another exception, a hang, a big allocation or wrong
+data."""
+import contextlib
 import gzip
 import math
 import os
+import sys
 import threading
 import tracemalloc
 from pathlib import Path
@@ -14,8 +17,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dataloader import Dataset, read_idx
+import dataloader
+from dataloader import Dataset
 from idx_helpers import IMAGES_MAGIC, LABELS_MAGIC, idx_bytes, write_dataset
+from kit import data_tools, idx
+from kit.idx import read_header, read_idx
+
+ON_WINDOWS = sys.platform == 'win32'
+NEEDS_FIFO = pytest.mark.skipif(ON_WINDOWS, reason='Windows has no named pipes (os.mkfifo)')
+NEEDS_SYMLINK = pytest.mark.skipif(ON_WINDOWS, reason='symlinks need admin rights on Windows')
+NEEDS_CHMOD = pytest.mark.skipif(ON_WINDOWS, reason='chmod 0 does not stop reads on Windows')
 
 # Few examples each, so that the suite stays fast; hypothesis draws new ones on every run.
 FUZZ = settings(max_examples=60, deadline=None,
@@ -49,10 +60,19 @@ def read_or_error(path, magic):
         return err
 
 
+@pytest.fixture(params=['cached', 'streamed'])
+def gz_reading(request, monkeypatch):
+    """Both ways a .gz is read: whole, remembered by content (small files), or streamed from the
+    file (files over CACHED_GZ_BYTES)."""
+    if request.param == 'streamed':
+        monkeypatch.setattr(idx, 'CACHED_GZ_BYTES', 0)
+    return request.param
+
+
 @FUZZ
 @given(idx_files(), st.booleans(), st.data())
-def test_any_truncation_is_a_value_error(tmp_path, idx, compress, data):
-    array, magic = idx
+def test_any_truncation_is_a_value_error(tmp_path, gz_reading, idx_file, compress, data):
+    array, magic = idx_file
     path = write(tmp_path, idx_bytes(array, magic), compress)
     whole = path.read_bytes()
     path.write_bytes(whole[:data.draw(st.integers(0, len(whole) - 1), label='cut at')])
@@ -61,8 +81,8 @@ def test_any_truncation_is_a_value_error(tmp_path, idx, compress, data):
 
 @FUZZ
 @given(idx_files(), st.booleans(), st.data())
-def test_any_byte_flip_in_the_header_is_a_value_error(tmp_path, idx, compress, data):
-    array, magic = idx
+def test_any_byte_flip_in_the_header_is_a_value_error(tmp_path, idx_file, compress, data):
+    array, magic = idx_file
     raw = bytearray(idx_bytes(array, magic))
     header_size = 4 + 4 * array.ndim
     raw[data.draw(st.integers(0, header_size - 1), label='at')] ^= data.draw(st.integers(1, 255),
@@ -72,10 +92,11 @@ def test_any_byte_flip_in_the_header_is_a_value_error(tmp_path, idx, compress, d
 
 @FUZZ
 @given(idx_files(), st.data())
-def test_a_byte_flip_anywhere_in_a_gz_file_is_an_error_or_changes_nothing(tmp_path, idx, data):
+def test_a_byte_flip_anywhere_in_a_gz_file_is_an_error_or_changes_nothing(tmp_path, gz_reading,
+                                                                         idx_file, data):
     """gzip's CRC guards the bytes: a flip is caught, or lands where it does not matter (the
     header's time stamp, say). Flips in a raw file's pixels are for verify's checksums."""
-    array, magic = idx
+    array, magic = idx_file
     path = write(tmp_path, idx_bytes(array, magic), compress=True)
     compressed = bytearray(path.read_bytes())
     compressed[data.draw(st.integers(0, len(compressed) - 1), label='at')] ^= \
@@ -90,15 +111,17 @@ def test_a_byte_flip_anywhere_in_a_gz_file_is_an_error_or_changes_nothing(tmp_pa
 @given(st.sampled_from([LABELS_MAGIC, IMAGES_MAGIC]),
        st.lists(st.integers(0, 2 ** 32 - 1) | st.integers(0, 6), min_size=3, max_size=3),
        st.binary(max_size=200), st.booleans())
-def test_any_header_reads_as_it_says_or_is_a_value_error(tmp_path, magic, dims, payload,
-                                                         compress):
+def test_any_header_reads_as_it_says_or_is_a_value_error(tmp_path, gz_reading, magic, dims,
+                                                         payload, compress):
     """Random dimensions (huge ones too) before random bytes: the array read is exactly the
-    bytes the header describes, or the file is rejected."""
+    bytes the header describes, or the file is rejected; read_header agrees with read_idx."""
     ndim = magic & 0xFF
     header = magic.to_bytes(4, 'big') + b''.join(d.to_bytes(4, 'big') for d in dims[:ndim])
-    result = read_or_error(write(tmp_path, header + payload, compress), magic)
+    path = write(tmp_path, header + payload, compress)
+    result = read_or_error(path, magic)
     if not isinstance(result, ValueError):
         assert result.shape == tuple(dims[:ndim]) and result.tobytes() == payload
+        assert read_header(path, magic) == result.shape
 
 
 # A uint32 count cannot say 10**12 images; these headers claim as much or more, in bytes.
@@ -179,26 +202,68 @@ def test_a_folder_where_a_file_should_be(tmp_path, name):
     assert name in str(error.value) and 'move the file inside it' in str(error.value)
 
 
+@contextlib.contextmanager
+def unblocked_after(pipe, seconds=5):
+    """Fails the test if the code run inside waits on the pipe: were the pipe opened for reading
+    and waited on, a writer comes after `seconds`, so that the test ends (and fails) instead of
+    hanging. (A writer's open waits for a reader, so it gets through only if one is waiting.)"""
+    waited = []
+
+    def unblock():
+        with open(pipe, 'wb') as writer:
+            waited.append(True)
+            writer.write(b'x')
+    timer = threading.Timer(seconds, unblock)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+    assert not waited, f'{pipe} was opened and waited on until a writer came'
+
+
+@NEEDS_FIFO
 def test_a_pipe_where_a_file_should_be_does_not_hang(tmp_path):
     write_dataset(tmp_path, n_train=20)
     (tmp_path / 'train-labels-idx1-ubyte.gz').unlink()
     pipe = tmp_path / 'train-labels-idx1-ubyte'
     os.mkfifo(pipe)
-
-    def unblock():  # were the pipe opened, this would let the test end (and fail) after 5 s
-        with open(pipe, 'wb') as writer:
-            writer.write(b'x')
-    timer = threading.Timer(5, unblock)
-    timer.daemon = True
-    timer.start()
-    try:
-        with pytest.raises(ValueError, match='not a regular file') as error:
-            Dataset(tmp_path, 'train', val_size=5)
-    finally:
-        timer.cancel()
+    with unblocked_after(pipe), pytest.raises(ValueError, match='not a regular file') as error:
+        Dataset(tmp_path, 'train', val_size=5)
     assert pipe.name in str(error.value)
+    for read in (read_idx, read_header):
+        with unblocked_after(pipe), pytest.raises(ValueError, match='not a regular file'):
+            read(pipe, LABELS_MAGIC)
+    lines = []
+    with unblocked_after(pipe):
+        assert data_tools.verify(tmp_path, log=lines.append) == 1
+    assert any('train-labels-idx1-ubyte' in line and 'corrupt' in line
+               and 'not a regular file' in line for line in lines)
 
 
+@NEEDS_FIFO
+@pytest.mark.parametrize('name', ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte'])
+def test_a_file_swapped_for_a_pipe_after_it_was_found_does_not_hang(tmp_path, monkeypatch,
+                                                                   name):
+    """A regular file when it is looked for, a pipe when it is opened: the open does not wait
+    for a writer, and the check on the open descriptor refuses it."""
+    write_dataset(tmp_path, n_train=20, suffix='')
+    real_find = dataloader.find_idx_file
+
+    def find_then_swap(data_root, wanted):
+        path = real_find(data_root, wanted)
+        assert path.is_file()
+        if wanted == name:
+            path.unlink()
+            os.mkfifo(path)
+        return path
+    monkeypatch.setattr(dataloader, 'find_idx_file', find_then_swap)
+    with unblocked_after(tmp_path / name), pytest.raises(ValueError, match='not a regular file'):
+        Dataset(tmp_path, 'train', val_size=5)
+
+
+@NEEDS_SYMLINK
 def test_a_dangling_link_is_a_missing_file(tmp_path):
     write_dataset(tmp_path, n_train=20)
     (tmp_path / 'train-labels-idx1-ubyte.gz').unlink()
@@ -208,21 +273,31 @@ def test_a_dangling_link_is_a_missing_file(tmp_path):
 
 
 def test_an_unreadable_file_is_a_permission_error_naming_it(tmp_path, monkeypatch):
-    """The read is made to fail as it would for a user without read access: this runs as root
+    """The open is made to fail as it would for a user without read access: this runs as root
     too, where chmod 000 does not stop reads (the next test does it for real, when not root)."""
     write_dataset(tmp_path, n_train=20)
-    real_read_bytes = Path.read_bytes
+    real_open = os.open
 
-    def read_bytes(path):
-        if path.name == 'train-images-idx3-ubyte.gz':
+    def open_(path, flags, *args):
+        if Path(path).name == 'train-images-idx3-ubyte.gz':
             raise PermissionError(13, 'Permission denied', str(path))
-        return real_read_bytes(path)
-    monkeypatch.setattr(Path, 'read_bytes', read_bytes)
-    with pytest.raises(PermissionError, match='no permission to read it.*chmod u\\+r') as error:
+        return real_open(path, flags, *args)
+    monkeypatch.setattr(os, 'open', open_)
+    with pytest.raises(PermissionError, match='no permission to read it') as error:
         Dataset(tmp_path, 'train', val_size=5)
     assert 'train-images-idx3-ubyte.gz' in str(error.value)
+    assert idx.permission_advice(tmp_path / 'train-images-idx3-ubyte.gz') in str(error.value)
 
 
+def test_the_permission_advice_fits_the_system(tmp_path):
+    path = tmp_path / 'train-images-idx3-ubyte.gz'
+    assert f"chmod u+r '{path}'" in idx.permission_advice(path, 'linux')
+    assert f"chmod u+r '{path}'" in idx.permission_advice(path, 'darwin')
+    on_windows = idx.permission_advice(path, 'win32')
+    assert 'chmod' not in on_windows and 'Properties' in on_windows
+
+
+@NEEDS_CHMOD
 def test_an_unreadable_file_for_real(tmp_path):
     write_dataset(tmp_path, n_train=20)
     path = tmp_path / 'train-labels-idx1-ubyte.gz'

@@ -4,7 +4,7 @@
     python dataloader.py download [--data-root DIR]   # fetch the missing and corrupt MNIST files
 
 verify reads every file the loader would read and compares the sha256 of its decompressed bytes
-with the known ones (dataloader.KNOWN_DATA_SETS). download fetches each missing or corrupt file
+with the known ones (kit.idx.KNOWN_DATA_SETS). download fetches each missing or corrupt file
 from the mirrors in turn, checks it, and only then renames it into place: a failed or cut
 download leaves nothing behind, and files that are fine are never touched.
 """
@@ -15,7 +15,7 @@ import http.client
 import io
 import os
 import secrets
-import sys
+import socket
 import urllib.error
 import urllib.request
 import zlib
@@ -23,9 +23,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import dataloader
-from dataloader import (IMAGES_MAGIC, LABELS_MAGIC, candidate_names, find_idx_file, idx_sha256,
-                        read_idx)
+from kit import idx
+from kit.idx import (IMAGES_MAGIC, LABELS_MAGIC, candidate_names, data_command, find_idx_file,
+                     idx_sha256, read_idx)
 
 REFERENCE = 'MNIST'  # the data set the kit is for: 'ok' means this data set's original file
 # Public mirrors of the historic MNIST .gz files, tried in this order.
@@ -49,7 +49,7 @@ class FileReport:
 
 def file_names():
     """The four files, in the order they are reported: train images, train labels, test..."""
-    return list(dataloader.KNOWN_DATA_SETS[REFERENCE]['sha256'])
+    return list(idx.KNOWN_DATA_SETS[REFERENCE]['sha256'])
 
 
 def accepted_names():
@@ -67,11 +67,17 @@ def read_report(data_root, name):
     try:
         array = read_idx(path, magic)
     except PermissionError as err:
-        return FileReport(name, path, 'unreadable', str(err).removeprefix(f'{path}: '))
+        return FileReport(name, path, 'unreadable', without_path(err, path))
     except (ValueError, OSError) as err:
-        return FileReport(name, path, 'corrupt', str(err).removeprefix(f'{path}: '))
+        return FileReport(name, path, 'corrupt', without_path(err, path))
     return FileReport(name, path, 'unknown', shape=array.shape,
-                      known_as=dataloader.recognise(idx_sha256(array, magic)))
+                      known_as=idx.recognise(idx_sha256(array, magic)))
+
+
+def without_path(error, path):
+    """The message of error without the "path: " it starts with, if it does."""
+    message, prefix = str(error), f'{path}: '
+    return message[len(prefix):] if message.startswith(prefix) else message
 
 
 def describe(shape):
@@ -146,8 +152,8 @@ def print_reports(data_root, reports, log=print):
 def verify(data_root, log=print):
     """Check data_root's files and print one line per file; 0 if all are fine, else 1."""
     if not Path(data_root).is_dir():
-        log(f"'{data_root}' is not a folder. Point --data-root at the folder holding the four "
-            f"files, or run 'python dataloader.py download --data-root {data_root}'.")
+        log(f"'{data_root}' is not a folder. Point {idx.DATA_ROOT_FLAG} at the folder holding "
+            f"the four files, or run '{data_command('download', data_root)}'.")
         return 1
     reports = check_folder(data_root)
     print_reports(data_root, reports, log)
@@ -165,12 +171,12 @@ def verify(data_root, log=print):
 
 def how_to_fix(data_root, download_too=True):
     """What to do about missing or corrupt files, in a few lines."""
-    ways = [f"- run 'python dataloader.py download --data-root {data_root}' to fetch MNIST's "
-            f"files from public mirrors (it needs a network);"] if download_too else []
+    ways = [f"- run '{data_command('download', data_root)}' to fetch MNIST's files from "
+            f"public mirrors (it needs a network);"] if download_too else []
     ways += ["- in a clone of the kit, 'git checkout -- data' restores the files it ships;",
              f"- or copy the files by hand into '{data_root}', raw or .gz, under one of these "
              f"names each:\n{accepted_names()}",
-             f"Then check them with 'python dataloader.py verify --data-root {data_root}'."]
+             f"Then check them with '{data_command('verify', data_root)}'."]
     return '\n'.join(ways)
 
 
@@ -219,7 +225,8 @@ def failure(err):
         return f'HTTP error {err.code} {err.reason}', False
     if isinstance(err, urllib.error.URLError) and isinstance(err.reason, FileNotFoundError):
         return 'no such file', False  # a file:// mirror without this file
-    if isinstance(err, (urllib.error.URLError, TimeoutError, ConnectionError)):
+    # socket.timeout: a mirror that never answers, before Python 3.10 (where it is TimeoutError)
+    if isinstance(err, (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError)):
         reason = err.reason if isinstance(err, urllib.error.URLError) else err
         return f'could not connect or timed out ({reason})', True
     return f'the download failed ({type(err).__name__}: {err})', False
@@ -236,7 +243,7 @@ def restore(report, data_root, mirrors, timeout, unreachable, log):
     if target.is_dir():
         log(f'  {target} is a folder: move it out of the way, then download again')
         return False
-    expected = dataloader.KNOWN_DATA_SETS[REFERENCE]['sha256'][report.name]
+    expected = idx.KNOWN_DATA_SETS[REFERENCE]['sha256'][report.name]
     reachable = [mirror for mirror in mirrors if mirror not in unreachable]
     if not reachable:
         log(f'  {report.name}: not tried, as no mirror could be reached')
@@ -279,7 +286,7 @@ def download(data_root, mirrors=MIRRORS, timeout=TIMEOUT, log=print):
         log(f"Not downloading: the folder holds files that are not MNIST's "
             f"({', '.join(report.path.name for report in others)}), and adding MNIST files "
             f"beside them would mix two data sets. Restore those files from where they came "
-            f"from, or download into an empty folder with --data-root.")
+            f"from, or download into an empty folder with {idx.DATA_ROOT_FLAG}.")
         return 1
     log(f"Downloading {', '.join(report.name for report in broken)} into '{data_root}':")
     unreachable = set()
@@ -293,14 +300,14 @@ def download(data_root, mirrors=MIRRORS, timeout=TIMEOUT, log=print):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='dataloader.py', description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=idx.DATA_TOOL, description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest='command', required=True)
     verify_parser = commands.add_parser('verify', help='check each file: ok, missing, corrupt or '
                                                        'unknown (another data set, fine)')
     download_parser = commands.add_parser('download', help='restore missing and corrupt files '
                                                            'from public mirrors')
     for command in (verify_parser, download_parser):
-        command.add_argument('--data-root', default=str(dataloader.DATA_ROOT),
+        command.add_argument(idx.DATA_ROOT_FLAG, dest='data_root', default=str(idx.DATA_ROOT),
                              help="folder of the four files (default: the kit's data/)")
     download_parser.add_argument('--mirror', action='append', dest='mirrors', metavar='URL',
                                  help='a mirror to try instead of the public ones (repeat it for '
@@ -311,7 +318,3 @@ def main(argv=None):
     if args.command == 'verify':
         return verify(args.data_root)
     return download(args.data_root, args.mirrors or MIRRORS, args.timeout)
-
-
-if __name__ == '__main__':
-    sys.exit(main())
