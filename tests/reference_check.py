@@ -1,9 +1,9 @@
 """Compare a student's numbers with the reference fixtures, and say clearly what differs.
 
-A failure names the quantity and says how far it is from the reference. When the numbers are
-exactly those that a usual mistake gives (the reference transposed, negated, without its leading
-axis, one row per sample, or a value the test names, such as the loss times the batch size), the
-message adds a hint; a hint is never a guess.
+A failure names the function at fault and the quantity, and says how far it is from the
+reference. When the numbers are exactly those that a usual mistake gives (the reference
+transposed, negated, without its leading axis, one row per sample, or a value the test names,
+such as the loss times the batch size), the message adds a hint; a hint is never a guess.
 """
 from pathlib import Path
 
@@ -34,26 +34,30 @@ def case(reference, prefix, name):
     return {key[len(start):]: value for key, value in reference.items() if key.startswith(start)}
 
 
-def batch_size_mistakes(expected, batch_size):
+def batch_size_mistakes(expected, batch_size, reference='the reference'):
     """(value, hint) pairs: what a mean over the batch gives when it is taken wrongly."""
     if batch_size == 1:
         return []
-    return [(expected * batch_size, f"it is exactly batch_size={batch_size} times the reference: "
+    return [(expected * batch_size, f"it is exactly batch_size={batch_size} times {reference}: "
                                     f"did you divide by the batch size?"),
-            (expected / batch_size, f"it is exactly the reference divided by batch_size="
+            (expected / batch_size, f"it is exactly {reference} divided by batch_size="
                                     f"{batch_size}: did you divide by the batch size twice?")]
 
 
 def assert_matches(quantity, got, expected, rtol=1e-7, atol=1e-10, mistakes=(),
-                   if_not_finite=None):
-    """Fail with a message naming the quantity and how far it is from the reference.
+                   if_not_finite=None, function=None, reference='the reference'):
+    """Fail with a message naming the function, the quantity and how far it is from reference.
 
     mistakes: (value, hint) pairs; the hint is shown when got equals that value, the one a
     known mistake gives. if_not_finite: the hint for a NaN or inf where the reference is finite.
+    function: the function at fault, e.g. 'forward', which starts the message.
+    reference: what expected is, in words ('the finite-difference gradient', say).
     """
+    __tracebackhide__ = True
+    start = f"{function}: " if function else ''
     expected = np.asarray(expected)
     if got is None:
-        pytest.fail(f"{quantity} was not set")
+        pytest.fail(f"{start}{quantity} was not set", pytrace=False)
     got = np.asarray(got)
 
     def close(a, b):
@@ -62,27 +66,27 @@ def assert_matches(quantity, got, expected, rtol=1e-7, atol=1e-10, mistakes=(),
     if got.shape != expected.shape:
         hints = []
         if got.ndim == 2 and close(got.T, expected):
-            hints.append("it is exactly the reference, transposed")
+            hints.append(f"it is exactly {reference}, transposed")
         if expected.ndim == 2 and len(expected) == 1:
             if close(got, expected[0]):
-                hints.append(f"it is the reference without its leading axis of size 1: keep it "
+                hints.append(f"it is {reference} without its leading axis of size 1: keep it "
                              f"(keepdims=True), {quantity} must have shape {expected.shape}")
             elif got.ndim == 2 and got.shape[1:] == expected.shape[1:] and \
                     close(got.sum(axis=0, keepdims=True), expected):
-                hints.append("its rows add up to the reference: it holds one row per sample; "
-                             "sum over the batch (axis 0) instead")
-        fail(f"{quantity} has shape {got.shape}, expected {expected.shape}", hints)
+                hints.append(f"its rows add up to {reference}: it holds one row per sample; "
+                             f"sum over the batch (axis 0) instead")
+        fail(f"{start}{quantity} has shape {got.shape}, expected {expected.shape}", hints)
     if not np.all(np.isfinite(got)):
         bad = np.size(got) - np.count_nonzero(np.isfinite(got))
         hints = [if_not_finite] if if_not_finite and np.all(np.isfinite(expected)) else []
-        fail(f"{quantity} is {got.item()}" if got.ndim == 0 else
-             f"{quantity} has {bad} NaN or inf entries (of {got.size})", hints)
+        fail(f"{start}{quantity} is {got.item()}" if got.ndim == 0 else
+             f"{start}{quantity} has {bad} NaN or inf entries (of {got.size})", hints)
     if not close(got, expected):
-        candidates = list(mistakes) + [(-expected, "it is exactly the negative of the "
-                                                   "reference: a sign error?")]
+        candidates = list(mistakes) + [(-expected, f"it is exactly the negative of {reference}: "
+                                                   f"a sign error?")]
         hints = [hint for value, hint in candidates
                  if close(got, value) and not close(value, expected)]
-        fail(f"{quantity} differs from the reference: {where_it_differs(got, expected)} "
+        fail(f"{start}{quantity} differs from {reference}: {where_it_differs(got, expected)} "
              f"(tolerance rtol={rtol}, atol={atol})", hints)
 
 
@@ -96,5 +100,7 @@ def where_it_differs(got, expected):
             f"{np.max(np.abs(expected)):.3g})")
 
 
-def fail(message, hints):
+def fail(message, hints=()):
+    """Fail the test with message and a line 'Hint: ...' for each hint; no traceback."""
+    __tracebackhide__ = True
     pytest.fail(message + ''.join(f"\nHint: {hint}" for hint in hints), pytrace=False)

@@ -11,7 +11,9 @@ clearly when called, as nbgrader does:
 Everything else is copied byte for byte, except the notebooks (outputs cleared) and README.md
 (written from tools/student_README.md). The release holds the top-level .py files and notebooks,
 requirements.txt, pytest.ini, .gitignore, data/ (without unpacked *-ubyte copies), kit/ and tests/
-without tests/hidden/ and tests/instructor/; --grader adds tests/hidden/ (the graders' kit).
+without tests/hidden/, tests/instructor/ and tests/kit/ (the kit's own checks): a student's tests/
+holds the tests of their code and of the data it trains on. --grader adds tests/hidden/ (the
+graders' kit).
 --classroom adds .github/workflows/classroom.yml (from tools/classroom/classroom.yml): GitHub
 Classroom's autograding, which runs the student tests of the TODOs on every push.
 """
@@ -38,6 +40,7 @@ TOP_LEVEL = ('*.py', '*.ipynb', 'requirements.txt', 'pytest.ini', '.gitignore')
 FOLDERS = ('data', 'kit', 'tests')
 NEVER = ('__pycache__', '.pytest_cache', '.ipynb_checkpoints')
 HIDDEN_TESTS, INSTRUCTOR_TESTS = Path('tests', 'hidden'), Path('tests', 'instructor')
+KIT_TESTS = Path('tests', 'kit')
 
 
 class Region:
@@ -107,7 +110,7 @@ def release_files(source, grader=False):
     files = {path for pattern in TOP_LEVEL for path in source.glob(pattern) if path.is_file()}
     for folder in FOLDERS:
         files |= {path for path in (source / folder).rglob('*') if path.is_file()}
-    left_out = [INSTRUCTOR_TESTS] + ([] if grader else [HIDDEN_TESTS])
+    left_out = [INSTRUCTOR_TESTS, KIT_TESTS] + ([] if grader else [HIDDEN_TESTS])
     kept = []
     for path in sorted(files):
         relative = path.relative_to(source)

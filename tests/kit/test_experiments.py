@@ -1,10 +1,10 @@
-"""experiments.py without training: divergence, the best run, summaries, tables, predictions."""
+"""kit/experiments.py without training: divergence, the best run, summaries, tables, predictions."""
 import math
 
 import numpy as np
 import pytest
 
-from experiments import best, diverged, epochs_to_reach, predict, summary, table
+from kit.experiments import best, diverged, epochs_to_reach, predict, summary, table
 
 def make_record(val_loss, val_acc=None, error=None, **fields):
     """A record as run() makes it, from its validation curves."""
