@@ -16,6 +16,11 @@ NOT_FINITE_HINT = ("np.exp overflows for large logits: subtract each row's maxim
                    "np.exp. And a probability can round to 0: take the loss from the "
                    "log-sum-exp of the logits, not from np.log of the softmax.")
 
+# Where a test of training points when training goes wrong.
+TRAINING_HINT = ("training runs your forward, gradient_computing (loss.py) and SGD.step "
+                 "(optimizer.py): if tests/test_loss.py or tests/test_optimizer.py fail, fix "
+                 "those first")
+
 
 def load_reference():
     """{'loss/<case>/<name>' or 'sgd/<case>/<name>': array}, as tools/make_fixtures.py wrote."""
@@ -96,8 +101,20 @@ def where_it_differs(got, expected):
         return f"got {got.item():.6g}, expected {expected.item():.6g}"
     index = np.unravel_index(np.argmax(np.abs(got - expected)), expected.shape)
     return (f"the largest difference is at index {tuple(int(i) for i in index)}: got "
-            f"{got[index]:.6g}, expected {expected[index]:.6g} (largest reference entry "
+            f"{got[index]:.6g}, expected {expected[index]:.6g} (largest expected entry "
             f"{np.max(np.abs(expected)):.3g})")
+
+
+def assert_child_succeeded(result):
+    """Fail unless the child process (a subprocess.CompletedProcess with text output) exited 0;
+    a child that stopped on a NotImplementedError (a TODO not written yet) raises it here."""
+    __tracebackhide__ = True
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or [''])[-1]
+        if last.startswith('NotImplementedError: '):
+            raise NotImplementedError(last[len('NotImplementedError: '):])
+        pytest.fail(f"{' '.join(map(str, result.args))} exited with status {result.returncode}:\n"
+                    f"{result.stderr}", pytrace=False)
 
 
 def fail(message, hints=()):

@@ -140,7 +140,8 @@ def test_stable_for_logits_of_magnitude_1e4(dtype):
         got = np.asarray(getattr(layer, quantity, None), dtype=float)
         if not (got.shape == expected.shape and np.allclose(got, expected, atol=1e-5)):
             problem = ('has NaN or inf entries' if not np.all(np.isfinite(got)) else
-                       f'is {got.tolist()}, expected {expected.tolist()}')
+                       f'is {np.array2string(got, precision=4)}, expected '
+                       f'{np.array2string(expected, precision=4)}')
             fail(f"gradient_computing: at logits of magnitude 1e4, {quantity} {problem}",
                  gradient_hints)
 
