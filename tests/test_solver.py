@@ -184,11 +184,3 @@ def test_a_diverged_run_says_so_after_the_log(unlearnable_root, capsys):
                         r'2\.303, the loss of a uniform guess\. Try a smaller learning rate than '
                         r'1000\.', lines[-1]), lines[-1]
 
-
-def test_diverged_means_a_last_validation_loss_above_that_of_a_uniform_guess():
-    assert solver.worse_than_uniform([5.0, 0.1], num_classes=10) is False
-    assert solver.worse_than_uniform([0.1, np.log(10)], num_classes=10) is False
-    assert solver.worse_than_uniform([0.1, 2.31], num_classes=10) is True
-    assert solver.worse_than_uniform([0.1, 0.8], num_classes=2) is True
-    assert solver.worse_than_uniform([0.1, float('nan')], num_classes=10) is True
-    assert solver.worse_than_uniform([], num_classes=10) is True

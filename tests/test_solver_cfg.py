@@ -80,6 +80,6 @@ def test_each_flag_is_read_by_its_setting(key, text, value):
 
 def test_help_gives_each_keys_text_and_default():
     parser, _ = solver.parse_cfg([])
-    text = ' '.join(parser.format_help().split())
+    text = ''.join(parser.format_help().split())  # argparse wraps lines, even inside a path
     for key, setting in solver.SETTINGS.items():
-        assert ' '.join(f'{setting.help} (default: {setting.default})'.split()) in text, key
+        assert ''.join(f'{setting.help} (default: {setting.default})'.split()) in text, key
