@@ -152,9 +152,11 @@ class Grader:
         (job / 'out').mkdir()
         for path in self.release.glob('*.py'):
             shutil.copyfile(path, code / path.name)
-        # the kit's helpers, which the assignment's files import (solver.py: kit/threads.py)
-        shutil.copytree(self.release / 'kit', code / 'kit',
-                        ignore=shutil.ignore_patterns('__pycache__'))
+        # the kit's helpers, which the assignment's files import (solver.py: kit/threads.py);
+        # copied as the files above are, without the source's permissions
+        for path in (self.release / 'kit').rglob('*.py'):
+            (code / path.relative_to(self.release)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, code / path.relative_to(self.release))
         official_names = {path.name for path in self.release.glob('*.py')}
         for name, data in submission.files.items():
             if name.endswith('.py') and (name in official.GROUP_FILES[group]
