@@ -6,10 +6,11 @@ Packs the .py files and the notebooks of this folder, and any PDF in it (your re
 else: not data/ (do not submit the data set), not tests/, caches or figures (your figures are in
 the notebook's outputs and in your report). Warns when a function still raises
 NotImplementedError or a notebook has no outputs, unrun cells or an error, so that you can fix
-it and pack again.
+it and pack again; it still writes the zip then, but exits with status 1.
 """
 import argparse
 import json
+import sys
 import zipfile
 from pathlib import Path
 
@@ -73,7 +74,12 @@ def main(argv=None):
         print("note: no PDF in this folder; put your report here (e.g. report.pdf) and pack again")
     for warning in warnings:
         print(f"WARNING: {warning}")
+    if warnings:
+        print(f"{args.out} was written, but with {len(warnings)} warning(s) above: fix them and "
+              f"pack again before you hand it in")
+        return 1
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -3,55 +3,45 @@
     python solver.py                                   # the default run below
     python solver.py --momentum 0 --learning_rate 0.1  # any cfg key is a flag
 """
+import kit.threads  # noqa: F401  first: one BLAS thread unless you set a count (kit/threads.py)
+
 import argparse
 import math
 import numbers
-import os
 import sys
 import time
 from pathlib import Path
+from typing import Callable, NamedTuple
 
-# One BLAS thread unless you set a count (OMP_NUM_THREADS=2, say): the products here are small
-# (100x784 by 784x10), so a second thread gains about 5% on an idle machine, and costs 5 to 50
-# times as much when another job holds a core (README, "Speed"). numpy reads it when first
-# imported, so import solver before numpy.
-BLAS_THREAD_VARIABLES = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS')
-if not any(variable in os.environ for variable in BLAS_THREAD_VARIABLES):
-    os.environ['OMP_NUM_THREADS'] = '1'
+import numpy as np
 
-import numpy as np  # noqa: E402
+from dataloader import DATA_ROOT, build_dataloader
+from loss import SoftmaxCrossEntropyLoss
+from optimizer import SGD
 
-from dataloader import DATA_ROOT, build_dataloader  # noqa: E402
-from loss import SoftmaxCrossEntropyLoss  # noqa: E402
-from optimizer import SGD  # noqa: E402
-
-# The assignment's run with momentum; every key of a cfg, with its default.
-DEFAULT_CFG = {
-    'data_root': str(DATA_ROOT),
-    'max_epoch': 10,
-    'batch_size': 100,
-    'learning_rate': 0.01,
-    'momentum': 0.9,
-    'display_freq': 50,
-    'seed': 0,
-    'classes': None,
-    'train_limit': None,
-    'lr_schedule': 'constant',
-}
-CFG_HELP = {
-    'data_root': 'folder holding the four MNIST IDX files, raw or .gz',
-    'max_epoch': 'number of passes over the training split',
-    'batch_size': 'samples per SGD step (and per evaluation batch)',
-    'learning_rate': 'SGD step size, > 0',
-    'momentum': 'SGD momentum in [0, 1); 0 is plain SGD',
-    'display_freq': 'log the training loss every this many batches',
-    'seed': 'seed of the initial weights and of the shuffling; the same seed gives the same run',
-    'classes': 'labels to train and test on, e.g. 0,1 (renumbered 0..k-1); None keeps all',
-    'train_limit': 'train on the first this many training images (of those classes); None: all',
-    'lr_schedule': "'constant', or 'cosine': each epoch's learning rate falls from learning_rate "
-                   "towards 0 along half a cosine",
-}
 LR_SCHEDULES = ('constant', 'cosine')
+
+
+class Setting(NamedTuple):
+    """One cfg key: its default, its --help text, how its flag is read, and what a value must be."""
+    default: object
+    help: str
+    parse: Callable  # the flag's text -> a value, e.g. int
+    check: Callable  # a value -> whether it is allowed
+    rule: str  # what check allows, for the error message: 'an integer >= 1'
+
+
+def is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_count(value):
+    return is_int(value) and value >= 1
+
+
+def is_distinct_labels(value):
+    return (isinstance(value, (list, tuple)) and len(value) >= 2 and len(set(value)) == len(value)
+            and all(is_int(label) and label >= 0 for label in value))
 
 
 def int_list(text):
@@ -59,8 +49,42 @@ def int_list(text):
     return [int(part) for part in text.split(',')]
 
 
-# Flag types of the keys whose default, None, does not give one.
-FLAG_TYPES = {'classes': int_list, 'train_limit': int}
+# Every key of a cfg; the defaults are the assignment's run with momentum.
+SETTINGS = {
+    'data_root': Setting(
+        str(DATA_ROOT), 'folder holding the four MNIST IDX files, raw or .gz', str,
+        lambda value: Path(value).is_dir(),
+        "a folder holding the four MNIST files (the kit's data/)"),
+    'max_epoch': Setting(10, 'number of passes over the training split', int, is_count,
+                         'an integer >= 1'),
+    'batch_size': Setting(100, 'samples per SGD step (and per evaluation batch)', int, is_count,
+                          'an integer >= 1'),
+    'learning_rate': Setting(
+        0.01, 'SGD step size, > 0', float,
+        lambda value: isinstance(value, numbers.Real) and math.isfinite(value) and value > 0,
+        'a number > 0'),
+    'momentum': Setting(0.9, 'SGD momentum in [0, 1); 0 is plain SGD', float,
+                        lambda value: isinstance(value, numbers.Real) and 0 <= value < 1,
+                        'a number in [0, 1)'),
+    'display_freq': Setting(50, 'log the training loss every this many batches', int, is_count,
+                            'an integer >= 1'),
+    'seed': Setting(
+        0, 'seed of the initial weights and of the shuffling; the same seed gives the same run',
+        int, lambda value: value is None or (is_int(value) and value >= 0),
+        'an integer >= 0 (or None)'),
+    'classes': Setting(
+        None, 'labels to train and test on, e.g. 0,1 (renumbered 0..k-1); None keeps all',
+        int_list, lambda value: value is None or is_distinct_labels(value),
+        'None or a list of at least 2 distinct labels >= 0, e.g. [0, 1]'),
+    'train_limit': Setting(
+        None, 'train on the first this many training images (of those classes); None: all', int,
+        lambda value: value is None or is_count(value), 'None or an integer >= 1'),
+    'lr_schedule': Setting(
+        'constant', "'constant', or 'cosine': each epoch's learning rate falls from "
+                    "learning_rate towards 0 along half a cosine", str,
+        lambda value: value in LR_SCHEDULES, f"one of {', '.join(map(repr, LR_SCHEDULES))}"),
+}
+DEFAULT_CFG = {key: setting.default for key, setting in SETTINGS.items()}
 
 # The assignment's log lines, tab-separated.
 BATCH_LOG = ('Epoch [{epoch}][{max_epoch}]\t Batch [{batch}][{num_batches}]\t '
@@ -73,53 +97,56 @@ TEST_LOG = 'Final test accuracy {acc:.4f}'
 
 def check_cfg(cfg):
     """The cfg with defaults filled in; ValueError naming the first unknown key or bad value."""
-    unknown = sorted(set(cfg) - set(DEFAULT_CFG))
+    unknown = sorted(set(cfg) - set(SETTINGS))
     if unknown:
-        raise ValueError(f"unknown cfg key {unknown[0]!r}; the keys are {', '.join(DEFAULT_CFG)}")
+        raise ValueError(f"unknown cfg key {unknown[0]!r}; the keys are {', '.join(SETTINGS)}")
     cfg = {**DEFAULT_CFG, **cfg}
-
-    def is_int(value):
-        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-    for key in ('max_epoch', 'batch_size', 'display_freq'):
-        if not (is_int(cfg[key]) and cfg[key] >= 1):
-            raise ValueError(f"cfg {key}={cfg[key]!r}: must be an integer >= 1")
-    lr = cfg['learning_rate']
-    if not (isinstance(lr, numbers.Real) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"cfg learning_rate={lr!r}: must be a number > 0")
-    momentum = cfg['momentum']
-    if not (isinstance(momentum, numbers.Real) and 0 <= momentum < 1):
-        raise ValueError(f"cfg momentum={momentum!r}: must be a number in [0, 1)")
-    if not (cfg['seed'] is None or (is_int(cfg['seed']) and cfg['seed'] >= 0)):
-        raise ValueError(f"cfg seed={cfg['seed']!r}: must be an integer >= 0 (or None)")
-    classes = cfg['classes']
-    if not (classes is None or (isinstance(classes, (list, tuple)) and len(classes) >= 2
-                                and all(is_int(label) and label >= 0 for label in classes)
-                                and len(set(classes)) == len(classes))):
-        raise ValueError(f"cfg classes={classes!r}: must be None or a list of at least 2 distinct "
-                         f"labels >= 0, e.g. [0, 1]")
-    limit = cfg['train_limit']
-    if not (limit is None or (is_int(limit) and limit >= 1)):
-        raise ValueError(f"cfg train_limit={limit!r}: must be None or an integer >= 1")
-    if cfg['lr_schedule'] not in LR_SCHEDULES:
-        raise ValueError(f"cfg lr_schedule={cfg['lr_schedule']!r}: must be one of "
-                         f"{', '.join(map(repr, LR_SCHEDULES))}")
-    if not Path(cfg['data_root']).is_dir():
-        raise ValueError(f"cfg data_root={cfg['data_root']!r} is not a folder; point it at the "
-                         f"folder holding the MNIST files (the kit's data/)")
+    for key, setting in SETTINGS.items():
+        if not setting.check(cfg[key]):
+            raise ValueError(f"cfg {key}={cfg[key]!r}: must be {setting.rule}")
     return cfg
 
 
-class Solver:
+def worse_than_uniform(val_loss, num_classes):
+    """Whether training made the model worse than knowing nothing, the sign that it diverged:
+    True if the last validation loss is above log(num_classes), the loss of giving every class
+    the same probability, or is not finite, or if there is none yet.
 
-    def __init__(self, cfg, log=print):
+    With a stable softmax a too-large learning rate rarely overflows: the weights grow with the
+    step, the loss with them, while the accuracy (an argmax, blind to the scale of the weights)
+    can stay high.
+    """
+    return not (val_loss and val_loss[-1] <= math.log(num_classes))  # NaN counts as diverged
+
+
+class Solver:
+    """Softmax regression trained by SGD on the data of a cfg.
+
+        solver = Solver(cfg)                         # cfg: a dict, e.g. {'momentum': 0}
+        train_loss, train_acc = solver.train()       # each epoch's averages
+        test_loss, test_acc = solver.test()
+
+    After train(), the per-epoch histories are solver.train_loss, solver.train_acc,
+    solver.val_loss and solver.val_acc (lists of floats, one entry per epoch), and
+    solver.epoch_times (seconds of training in each epoch).
+
+    on_epoch, if given, is called after each epoch's validation, as
+        on_epoch(epoch, train_loss, train_acc, val_loss, val_acc)
+    with epoch the 0-based number of the epoch just finished (as in the log lines) and the four
+    histories so far, each a new list of epoch + 1 floats; e.g. visualize.LiveCurves().update,
+    which redraws the loss and accuracy curves in a notebook.
+    """
+
+    def __init__(self, cfg, log=print, on_epoch=None):
         """
         Args:
             cfg: dict of settings; missing keys take DEFAULT_CFG's values
             log: called with each log line (print by default; None to stay quiet)
+            on_epoch: called after each epoch's validation, see the class docstring
         """
         self.cfg = check_cfg(cfg)
         self.log = log or (lambda line: None)
+        self.on_epoch = on_epoch
         cfg = self.cfg
         # Separate streams for the initial weights and the shuffling, both fixed by the seed.
         init_seed, shuffle_seed = np.random.SeedSequence(cfg['seed']).spawn(2)
@@ -131,10 +158,12 @@ class Solver:
         self.test_loader = None  # built by test(), so that training never reads the test split
 
         train_set = self.train_loader.dataset
-        self.model = SoftmaxCrossEntropyLoss(train_set.images.shape[1], train_set.num_classes,
+        self.num_classes = train_set.num_classes
+        self.model = SoftmaxCrossEntropyLoss(train_set.images.shape[1], self.num_classes,
                                              rng=init_seed)
         self.optimizer = SGD(self.model, cfg['learning_rate'], cfg['momentum'])
         self.epoch_times = []  # seconds of training in each epoch
+        self.train_loss, self.train_acc = [], []
         self.val_loss, self.val_acc = [], []
 
     def train(self):
@@ -142,7 +171,6 @@ class Solver:
         cfg = self.cfg
         num_batches = len(self.train_loader)
         num_samples = len(self.train_loader.dataset)
-        train_loss, train_acc = [], []
         for epoch in range(cfg['max_epoch']):
             self.optimizer.learning_rate = self.epoch_learning_rate(epoch)
             start = time.perf_counter()
@@ -162,14 +190,22 @@ class Solver:
                                               num_batches=num_batches, loss=loss, acc=acc))
             self.epoch_times.append(time.perf_counter() - start)
 
-            train_loss.append(loss_sum / num_samples)
-            train_acc.append(acc_sum / num_samples)
-            self.log(TRAIN_LOG.format(epoch=epoch, loss=train_loss[-1], acc=train_acc[-1]))
+            self.train_loss.append(loss_sum / num_samples)
+            self.train_acc.append(acc_sum / num_samples)
+            self.log(TRAIN_LOG.format(epoch=epoch, loss=self.train_loss[-1],
+                                      acc=self.train_acc[-1]))
             val_loss, val_acc = self.validate()
             self.val_loss.append(val_loss)
             self.val_acc.append(val_acc)
             self.log(VAL_LOG.format(epoch=epoch, loss=val_loss, acc=val_acc))
-        return train_loss, train_acc
+            if self.on_epoch is not None:
+                self.on_epoch(epoch, list(self.train_loss), list(self.train_acc),
+                              list(self.val_loss), list(self.val_acc))
+        return self.train_loss, self.train_acc
+
+    def diverged(self):
+        """Whether the run so far ended worse than knowing nothing (worse_than_uniform)."""
+        return worse_than_uniform(self.val_loss, self.num_classes)
 
     def epoch_learning_rate(self, epoch):
         """The learning rate of epoch (0-based): learning_rate itself, or its cosine schedule."""
@@ -201,9 +237,9 @@ class Solver:
 
 def parse_cfg(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for key, default in DEFAULT_CFG.items():
-        parser.add_argument('--' + key, type=FLAG_TYPES.get(key, type(default)), default=default,
-                            help=f"{CFG_HELP[key]} (default: {default})")
+    for key, setting in SETTINGS.items():
+        parser.add_argument('--' + key, type=setting.parse, default=setting.default,
+                            help=f"{setting.help} (default: {setting.default})")
     return parser, vars(parser.parse_args(argv))
 
 
@@ -222,7 +258,10 @@ def main(argv=None):
     except (ValueError, FileNotFoundError, PermissionError) as err:  # the test files, read here
         sys.exit(f"solver.py: {err}")
     print(TEST_LOG.format(acc=test_acc))
-
+    if solver.diverged():
+        print(f"This run diverged: its final validation loss, {solver.val_loss[-1]:.4g}, is above "
+              f"log({solver.num_classes}) = {math.log(solver.num_classes):.3f}, the loss of a "
+              f"uniform guess. Try a smaller learning rate than {solver.cfg['learning_rate']:g}.")
 
 if __name__ == '__main__':
     main()

@@ -4,8 +4,24 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.display import display
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+
+LOSS_LABEL = 'Loss (mean cross-entropy)'
+ACCURACY_LABEL = 'Accuracy (fraction correct)'
+# Runs are told apart by colour (matplotlib's qualitative 'tab10') and by marker; with 10 colours
+# and 9 markers, no two of the first 90 runs look the same.
+RUN_COLORS = plt.cm.tab10.colors
+RUN_MARKERS = ('o', 's', '^', 'v', 'D', 'P', 'X', '*', 'h')
+
+
+def run_style(index):
+    """The colour and marker of the index-th run (0-based) of a figure."""
+    return {'color': RUN_COLORS[index % len(RUN_COLORS)],
+            'marker': RUN_MARKERS[index % len(RUN_MARKERS)]}
 
 
 def plot_loss_and_acc(loss_and_acc_dict, save_dir=None):
@@ -19,13 +35,13 @@ def plot_loss_and_acc(loss_and_acc_dict, save_dir=None):
         (fig_loss, fig_acc), two matplotlib figures
     """
     figures = []
-    for index, ylabel in enumerate(('Loss', 'Accuracy')):
+    for index, ylabel in enumerate((LOSS_LABEL, ACCURACY_LABEL)):
         fig, ax = plt.subplots(figsize=(6, 4))
         num_epochs = 0
-        for name, curves in loss_and_acc_dict.items():
+        for run, (name, curves) in enumerate(loss_and_acc_dict.items()):
             values = curves[index]
             epochs = range(1, len(values) + 1)
-            ax.plot(epochs, values, '-s', markersize=4, label=name)
+            ax.plot(epochs, values, markersize=4, label=name, **run_style(run))
             num_epochs = max(num_epochs, len(values))
         ax.set_xlabel('Epoch')
         ax.set_ylabel(ylabel)
@@ -39,6 +55,40 @@ def plot_loss_and_acc(loss_and_acc_dict, save_dir=None):
         for fig, stem in zip(figures, ('loss', 'acc')):
             save_figure(fig, Path(save_dir) / stem)
     return tuple(figures)
+
+
+class LiveFigures:
+    """Figures shown in a notebook and redrawn in place, as d2l's Animator does: each show()
+    puts its figures where the first show() put its own, e.g. after each epoch of training.
+
+        live = LiveFigures()
+        live.show(plot_loss_and_acc(histories))    # shows two figures
+        live.show(plot_loss_and_acc(longer))       # draws them again, in the same place
+        fig_loss, fig_acc = live.figures           # the last ones, e.g. to save
+
+    Outside a notebook (python, pytest) the figures are drawn but not shown.
+    """
+
+    def __init__(self):
+        self.figures, self.handles = (), []
+
+    def show(self, figures):
+        """Show figures (a figure or a sequence of them) in place of the last ones; returns them."""
+        figures = (figures,) if isinstance(figures, plt.Figure) else tuple(figures)
+        if self.handles and len(figures) != len(self.handles):
+            raise ValueError(f"show got {len(figures)} figures, after {len(self.handles)} before")
+        for fig in figures:
+            # The display keeps a picture of it; closed, the notebook does not show it once more
+            # at the end of the cell. A closed figure can still be saved.
+            plt.close(fig)
+        if InteractiveShell.initialized():
+            if self.handles:
+                for handle, fig in zip(self.handles, figures):
+                    handle.update(fig)
+            else:
+                self.handles = [display(fig, display_id=True) for fig in figures]
+        self.figures = figures
+        return figures
 
 
 def save_figure(fig, path):
@@ -64,29 +114,32 @@ def plot_runs(runs, metrics=('train_loss', 'val_acc')):
     """Side by side, one panel per metric, the per-epoch curves of several runs.
 
     Args:
-        runs: {label: record}, records as experiments.run makes them
+        runs: {label: record}, records as kit.experiments.run makes them
         metrics: record keys of per-epoch lists; losses are drawn on a log scale
-    Diverged runs are dashed and marked in the legend; lines go from dark to light in run order.
+    Each run has its own colour and marker (run_style), in the legend at the right; diverged runs
+    are dashed and marked in the legend.
     """
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4), squeeze=False)
-    colors = plt.cm.viridis(np.linspace(0, 0.85, len(runs)))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics) + 2, 4), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
-        for index, (color, (label, record)) in enumerate(zip(colors, runs.items())):
+        for index, (label, record) in enumerate(runs.items()):
             values = record[metric]
             style = '--' if record['diverged'] else '-'
             label = label + ' (diverged)' if record['diverged'] else label
             # Earlier runs on top, so that a short run shows over a longer one it starts like.
-            ax.plot(range(1, len(values) + 1), values, style, marker='.', color=color, label=label,
-                    zorder=2 + len(runs) - index)
+            ax.plot(range(1, len(values) + 1), values, style, markersize=4, linewidth=1.5,
+                    label=label, zorder=2 + len(runs) - index, **run_style(index))
         ax.set_xlabel('Epoch')
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(CURVE_TITLES.get(metric, metric))
         if 'loss' in metric:
+            ax.set_ylabel(LOSS_LABEL + ', log scale')
             ax.set_yscale('log')
             ax.yaxis.set_major_formatter(FuncFormatter(plain_log_label))
             ax.yaxis.set_minor_formatter(FuncFormatter(plain_log_label))
+        elif 'acc' in metric:
+            ax.set_ylabel(ACCURACY_LABEL)
         ax.grid(alpha=0.3)
-    axes[0, -1].legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.02, 1))
+    axes[0, -1].legend(fontsize=9, loc='upper left', bbox_to_anchor=(1.02, 1))
     fig.tight_layout()
     return fig
 
@@ -106,7 +159,7 @@ def plot_weights(W, image_shape, class_names):
             image = ax.imshow(W[:, index].reshape(image_shape), cmap='RdBu_r', vmin=-scale,
                               vmax=scale)
             ax.set_title(class_names[index], fontsize=10)
-    fig.colorbar(image, ax=axes, shrink=0.8, label='weight')
+    fig.colorbar(image, ax=axes, shrink=0.8, label='weight (red: for the class, blue: against)')
     return fig
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 KIT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(KIT))
 import solver  # noqa: E402  first: the kit's BLAS thread default is set before numpy loads
+from kit.threads import BLAS_THREAD_VARIABLES  # noqa: E402
 import dataloader  # noqa: E402
 from kit import idx  # noqa: E402
 import numpy as np  # noqa: E402
@@ -331,7 +332,7 @@ def in_child(kind, data_root, repeat=1, env=None):
 
 def thread_env(threads):
     """This environment with every BLAS thread-count variable set to threads."""
-    return {**os.environ, **{variable: str(threads) for variable in solver.BLAS_THREAD_VARIABLES}}
+    return {**os.environ, **{variable: str(threads) for variable in BLAS_THREAD_VARIABLES}}
 
 
 # --- the whole benchmark -----------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """Compare a student's numbers with the reference fixtures, and say clearly what differs.
 
-A failure names the quantity and says how far it is from the reference. When the numbers are
-exactly those that a usual mistake gives (the reference transposed, negated, without its leading
-axis, one row per sample, or a value the test names, such as the loss times the batch size), the
-message adds a hint; a hint is never a guess.
+A failure names the function at fault and the quantity, and says how far it is from the
+reference. When the numbers are exactly those that a usual mistake gives (the reference
+transposed, negated, without its leading axis, one row per sample, or a value the test names,
+such as the loss times the batch size), the message adds a hint; a hint is never a guess.
 """
 from pathlib import Path
 
@@ -15,6 +15,11 @@ FIXTURES = Path(__file__).resolve().parent / 'fixtures' / 'reference.npz'
 NOT_FINITE_HINT = ("np.exp overflows for large logits: subtract each row's maximum before "
                    "np.exp. And a probability can round to 0: take the loss from the "
                    "log-sum-exp of the logits, not from np.log of the softmax.")
+
+# Where a test of training points when training goes wrong.
+TRAINING_HINT = ("training runs your forward, gradient_computing (loss.py) and SGD.step "
+                 "(optimizer.py): if tests/test_loss.py or tests/test_optimizer.py fail, fix "
+                 "those first")
 
 
 def load_reference():
@@ -34,26 +39,30 @@ def case(reference, prefix, name):
     return {key[len(start):]: value for key, value in reference.items() if key.startswith(start)}
 
 
-def batch_size_mistakes(expected, batch_size):
+def batch_size_mistakes(expected, batch_size, reference='the reference'):
     """(value, hint) pairs: what a mean over the batch gives when it is taken wrongly."""
     if batch_size == 1:
         return []
-    return [(expected * batch_size, f"it is exactly batch_size={batch_size} times the reference: "
+    return [(expected * batch_size, f"it is exactly batch_size={batch_size} times {reference}: "
                                     f"did you divide by the batch size?"),
-            (expected / batch_size, f"it is exactly the reference divided by batch_size="
+            (expected / batch_size, f"it is exactly {reference} divided by batch_size="
                                     f"{batch_size}: did you divide by the batch size twice?")]
 
 
 def assert_matches(quantity, got, expected, rtol=1e-7, atol=1e-10, mistakes=(),
-                   if_not_finite=None):
-    """Fail with a message naming the quantity and how far it is from the reference.
+                   if_not_finite=None, function=None, reference='the reference'):
+    """Fail with a message naming the function, the quantity and how far it is from reference.
 
     mistakes: (value, hint) pairs; the hint is shown when got equals that value, the one a
     known mistake gives. if_not_finite: the hint for a NaN or inf where the reference is finite.
+    function: the function at fault, e.g. 'forward', which starts the message.
+    reference: what expected is, in words ('the finite-difference gradient', say).
     """
+    __tracebackhide__ = True
+    start = f"{function}: " if function else ''
     expected = np.asarray(expected)
     if got is None:
-        pytest.fail(f"{quantity} was not set")
+        pytest.fail(f"{start}{quantity} was not set", pytrace=False)
     got = np.asarray(got)
 
     def close(a, b):
@@ -62,27 +71,27 @@ def assert_matches(quantity, got, expected, rtol=1e-7, atol=1e-10, mistakes=(),
     if got.shape != expected.shape:
         hints = []
         if got.ndim == 2 and close(got.T, expected):
-            hints.append("it is exactly the reference, transposed")
+            hints.append(f"it is exactly {reference}, transposed")
         if expected.ndim == 2 and len(expected) == 1:
             if close(got, expected[0]):
-                hints.append(f"it is the reference without its leading axis of size 1: keep it "
+                hints.append(f"it is {reference} without its leading axis of size 1: keep it "
                              f"(keepdims=True), {quantity} must have shape {expected.shape}")
             elif got.ndim == 2 and got.shape[1:] == expected.shape[1:] and \
                     close(got.sum(axis=0, keepdims=True), expected):
-                hints.append("its rows add up to the reference: it holds one row per sample; "
-                             "sum over the batch (axis 0) instead")
-        fail(f"{quantity} has shape {got.shape}, expected {expected.shape}", hints)
+                hints.append(f"its rows add up to {reference}: it holds one row per sample; "
+                             f"sum over the batch (axis 0) instead")
+        fail(f"{start}{quantity} has shape {got.shape}, expected {expected.shape}", hints)
     if not np.all(np.isfinite(got)):
         bad = np.size(got) - np.count_nonzero(np.isfinite(got))
         hints = [if_not_finite] if if_not_finite and np.all(np.isfinite(expected)) else []
-        fail(f"{quantity} is {got.item()}" if got.ndim == 0 else
-             f"{quantity} has {bad} NaN or inf entries (of {got.size})", hints)
+        fail(f"{start}{quantity} is {got.item()}" if got.ndim == 0 else
+             f"{start}{quantity} has {bad} NaN or inf entries (of {got.size})", hints)
     if not close(got, expected):
-        candidates = list(mistakes) + [(-expected, "it is exactly the negative of the "
-                                                   "reference: a sign error?")]
+        candidates = list(mistakes) + [(-expected, f"it is exactly the negative of {reference}: "
+                                                   f"a sign error?")]
         hints = [hint for value, hint in candidates
                  if close(got, value) and not close(value, expected)]
-        fail(f"{quantity} differs from the reference: {where_it_differs(got, expected)} "
+        fail(f"{start}{quantity} differs from {reference}: {where_it_differs(got, expected)} "
              f"(tolerance rtol={rtol}, atol={atol})", hints)
 
 
@@ -92,11 +101,25 @@ def where_it_differs(got, expected):
         return f"got {got.item():.6g}, expected {expected.item():.6g}"
     index = np.unravel_index(np.argmax(np.abs(got - expected)), expected.shape)
     return (f"the largest difference is at index {tuple(int(i) for i in index)}: got "
-            f"{got[index]:.6g}, expected {expected[index]:.6g} (largest reference entry "
+            f"{got[index]:.6g}, expected {expected[index]:.6g} (largest expected entry "
             f"{np.max(np.abs(expected)):.3g})")
 
 
-def fail(message, hints):
+def assert_child_succeeded(result):
+    """Fail unless the child process (a subprocess.CompletedProcess with text output) exited 0;
+    a child that stopped on a NotImplementedError (a TODO not written yet) raises it here."""
+    __tracebackhide__ = True
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or [''])[-1]
+        if last.startswith('NotImplementedError: '):
+            raise NotImplementedError(last[len('NotImplementedError: '):])
+        pytest.fail(f"{' '.join(map(str, result.args))} exited with status {result.returncode}:\n"
+                    f"{result.stderr}", pytrace=False)
+
+
+def fail(message, hints=()):
+    """Fail the test with message and a line 'Hint: ...' for each hint; no traceback."""
+    __tracebackhide__ = True
     pytest.fail(message + ''.join(f"\nHint: {hint}" for hint in hints), pytrace=False)
 
 

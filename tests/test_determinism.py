@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from idx_helpers import write_dataset
+from reference_check import assert_child_succeeded
 from solver import Solver
 
 TESTS = Path(__file__).resolve().parent
@@ -67,6 +68,6 @@ def test_same_seed_same_run_in_separate_processes(data_root):
             [sys.executable, '-c', script, str(TESTS.parent), str(TESTS), str(data_root)],
             capture_output=True, text=True, timeout=300,
             env={**os.environ, 'PYTHONHASHSEED': hash_seed})
-        assert result.returncode == 0, result.stderr
+        assert_child_succeeded(result)
         runs.append(json.loads(result.stdout))
     assert runs[0] == runs[1] == fingerprint(data_root, 3, classes=[2, 0], train_limit=250)

@@ -1,12 +1,14 @@
-"""experiments.py trains: run and sweep on a small synthetic data set, recorded as JSON."""
+"""kit/experiments.py trains: run and sweep on a small synthetic data set, recorded as JSON."""
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-import experiments
-from experiments import run, sweep
 from idx_helpers import write_dataset
+from kit import experiments
+from kit.experiments import record_run, run, sweep
+from solver import Solver
 
 # The training file needs more than the 5000 images the validation split takes.
 CFG = {'max_epoch': 2, 'batch_size': 64, 'learning_rate': 0.1, 'display_freq': 1000}
@@ -70,3 +72,29 @@ def test_sweep_can_test_every_run(cfg, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runs = sweep(cfg, 'tested', test=True, momentum=[0, 0.9])
     assert all(0 <= r['test_acc'] <= 1 for r in runs.values())
+
+
+@pytest.mark.filterwarnings('ignore:overflow:RuntimeWarning', 'ignore:invalid:RuntimeWarning')
+def test_sweep_prints_a_line_as_each_run_ends(cfg, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    sweep(cfg, 'progress', learning_rate=[0.1, 1e38])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert re.fullmatch(r'run 1/2 learning_rate=0\.1: val acc [01]\.\d{4}, \d+\.\d s', lines[0])
+    assert re.fullmatch(r'run 2/2 learning_rate=1e\+38: stopped: the training loss became '
+                        r'(nan|inf) .*smaller learning rate, \d+\.\d s', lines[1]), lines[1]
+
+
+def test_record_run_keeps_a_solver_trained_by_hand(cfg, tmp_path):
+    runner = Solver(cfg, log=None)
+    runner.train()
+    test_loss, test_acc = runner.test()
+    record = record_run(runner, 'by_hand', test=(test_loss, test_acc), results_dir=tmp_path)
+    assert record == json.loads((tmp_path / 'by_hand.json').read_text())
+    assert record['train_loss'] == runner.train_loss and record['val_acc'] == runner.val_acc
+    assert (record['test_loss'], record['test_acc']) == (test_loss, test_acc)
+    assert record['diverged'] is False and record['error'] is None
+    # The same record as run() makes of the same cfg (the same seed: the same run), timings aside.
+    same, _ = run(cfg, 'by_run', test=True, results_dir=tmp_path)
+    assert {**record, 'name': None, 'epoch_times': None} == \
+        {**same, 'name': None, 'epoch_times': None}

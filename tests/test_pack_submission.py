@@ -84,22 +84,36 @@ def test_warns_when_the_notebook_is_missing(kit):
         'runner.ipynb is missing: the submission must hold the executed notebook']
 
 
-def test_command_line(kit):
+def run_packer(kit):
     shutil.copy(pack_submission.__file__, kit)
+    return subprocess.run([sys.executable, 'pack_submission.py'], cwd=kit, capture_output=True,
+                          text=True)
+
+
+def test_command_line_warns_writes_the_zip_and_fails(kit):
     (kit / 'report.pdf').unlink()
     (kit / 'loss.py').write_text(f'def forward():\n    {STUB}\n')
-    result = subprocess.run([sys.executable, 'pack_submission.py'], cwd=kit, capture_output=True,
-                            text=True)
-    assert result.returncode == 0, result.stderr
+    result = run_packer(kit)
+    assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == (f"wrote {kit / 'submission.zip'}: loss.py, optimizer.py, "
                         f"pack_submission.py, runner.ipynb")
     assert lines[1].startswith('note: no PDF in this folder')
-    assert lines[2:] == ['WARNING: loss.py:2 still raises NotImplementedError: fill in the TODO '
-                         'above it']
+    assert lines[2:] == [
+        'WARNING: loss.py:2 still raises NotImplementedError: fill in the TODO above it',
+        f"{kit / 'submission.zip'} was written, but with 1 warning(s) above: fix them and pack "
+        f"again before you hand it in"]
     with zipfile.ZipFile(kit / 'submission.zip') as archive:
         assert archive.namelist() == ['loss.py', 'optimizer.py', 'pack_submission.py',
                                       'runner.ipynb']
+
+
+def test_command_line_without_warnings_succeeds(kit):
+    result = run_packer(kit)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [
+        f"wrote {kit / 'submission.zip'}: loss.py, optimizer.py, pack_submission.py, "
+        f"report.pdf, runner.ipynb"]
 
 
 def test_packs_this_kit_without_its_data(tmp_path):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import solver
-from idx_helpers import write_dataset
+from idx_helpers import LABELS_MAGIC, write_dataset, write_idx
+from reference_check import TRAINING_HINT
 from solver import Solver
 
 # The training file needs more than the 5000 images the validation split takes.
@@ -31,7 +32,9 @@ def test_training_learns_and_records_history(synthetic_root):
     assert len(loss) == len(acc) == 3
     assert len(runner.epoch_times) == len(runner.val_loss) == len(runner.val_acc) == 3
     assert all(seconds > 0 for seconds in runner.epoch_times)
-    assert loss[-1] < loss[0] and acc[-1] > 0.95 and runner.val_acc[-1] > 0.95
+    assert loss[-1] < loss[0] and acc[-1] > 0.95 and runner.val_acc[-1] > 0.95, (
+        f"Solver.train did not learn an easy data set: training loss {loss}, training accuracy "
+        f"{acc}, validation accuracy {runner.val_acc}; {TRAINING_HINT}")
     test_loss, test_acc = runner.test()
     assert test_acc > 0.95 and np.isfinite(test_loss)
 
@@ -138,3 +141,46 @@ def test_command_line_flags_for_classes_and_limit(synthetic_root, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert re.search(r'Batch \[0\]\[3\]', lines[0])  # 300 images in batches of 100
     assert float(lines[-1].split()[-1]) > 0.9
+
+
+# --- the on_epoch callback, the histories, and divergence ------------------------------------
+
+def test_on_epoch_gets_each_epoch_and_the_histories_after_its_validation(synthetic_root):
+    calls = []
+
+    def on_epoch(epoch, train_loss, train_acc, val_loss, val_acc):
+        calls.append((epoch, train_loss, train_acc, val_loss, val_acc))
+        train_loss.append('changed')  # a list of its own: the solver's histories stay as they are
+
+    runner = Solver({'data_root': str(synthetic_root), 'max_epoch': 3, 'batch_size': 64,
+                     'learning_rate': 0.1}, log=None, on_epoch=on_epoch)
+    train_loss, train_acc = runner.train()
+    assert (train_loss, train_acc) == (runner.train_loss, runner.train_acc)
+    histories = (runner.train_loss, runner.train_acc, runner.val_loss, runner.val_acc)
+    assert all(len(history) == 3 for history in histories)
+    assert [call[0] for call in calls] == [0, 1, 2]
+    for epoch, *passed in calls:
+        passed[0] = passed[0][:-1]  # without the 'changed' the callback added
+        assert passed == [history[:epoch + 1] for history in histories]
+
+
+@pytest.fixture(scope='module')
+def unlearnable_root(tmp_path_factory):
+    """The synthetic data set with random training labels: nothing to learn, so that a large
+    learning rate makes the validation loss grow (it stays finite: the softmax is stable)."""
+    root = tmp_path_factory.mktemp('unlearnable')
+    write_dataset(root, n_train=N_TRAIN, n_test=N_TEST, num_classes=3, shape=(4, 5))
+    labels = np.random.default_rng(0).integers(0, 3, size=N_TRAIN).astype(np.uint8)
+    write_idx(root / 'train-labels-idx1-ubyte.gz', labels, LABELS_MAGIC)
+    return root
+
+
+def test_a_diverged_run_says_so_after_the_log(unlearnable_root, capsys):
+    solver.main(['--data_root', str(unlearnable_root), '--max_epoch', '1',
+                 '--learning_rate', '1000', '--display_freq', '1000'])
+    lines = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r'Final test accuracy [01]\.\d{4}', lines[-2])
+    assert re.fullmatch(r'This run diverged: its final validation loss, \S+, is above log\(10\) = '
+                        r'2\.303, the loss of a uniform guess\. Try a smaller learning rate than '
+                        r'1000\.', lines[-1]), lines[-1]
+

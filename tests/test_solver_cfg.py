@@ -60,3 +60,26 @@ def test_the_default_is_a_constant_learning_rate():
 def test_an_unknown_schedule_is_named(value):
     with pytest.raises(ValueError, match=r"lr_schedule=.*'constant', 'cosine'"):
         check_cfg({'lr_schedule': value})
+
+
+def test_each_key_has_one_setting_whose_default_passes_its_check():
+    assert DEFAULT_CFG == {key: setting.default for key, setting in solver.SETTINGS.items()}
+    for key, setting in solver.SETTINGS.items():
+        assert setting.help and setting.rule, key
+        assert setting.check(setting.default), key
+
+
+@pytest.mark.parametrize('key, text, value', [
+    ('max_epoch', '3', 3), ('learning_rate', '0.5', 0.5), ('momentum', '0', 0.0),
+    ('classes', '3,1', [3, 1]), ('train_limit', '200', 200), ('lr_schedule', 'cosine', 'cosine'),
+])
+def test_each_flag_is_read_by_its_setting(key, text, value):
+    _, cfg = solver.parse_cfg([f'--{key}', text])
+    assert cfg[key] == value and cfg == {**DEFAULT_CFG, key: value}
+
+
+def test_help_gives_each_keys_text_and_default():
+    parser, _ = solver.parse_cfg([])
+    text = ''.join(parser.format_help().split())  # argparse wraps lines, even inside a path
+    for key, setting in solver.SETTINGS.items():
+        assert ''.join(f'{setting.help} (default: {setting.default})'.split()) in text, key

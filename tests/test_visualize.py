@@ -1,11 +1,18 @@
-"""visualize.py: every figure, headless (Agg)."""
+"""visualize.py: every figure, headless (Agg), and figures redrawn in place in a notebook."""
+import base64
+import struct
+from pathlib import Path
+
 import matplotlib
 import matplotlib.pyplot as plt
+import nbformat
 import numpy as np
 import pytest
+from nbclient import NotebookClient
 
-from visualize import (plot_confusion_matrix, plot_digits, plot_loss_and_acc, plot_runs,
-                       plot_weights, save_figure)
+import visualize
+from visualize import (ACCURACY_LABEL, LOSS_LABEL, LiveFigures, plot_confusion_matrix,
+                       plot_digits, plot_loss_and_acc, plot_runs, plot_weights, save_figure)
 
 RUNS = {'momentum=0': [[1.2, 0.6, 0.5], [0.70, 0.85, 0.88]],
         'momentum=0.9': [[0.6, 0.35, 0.3], [0.84, 0.90, 0.91]]}
@@ -20,7 +27,7 @@ def close_figures():
 def test_one_line_per_run_with_epochs_on_x():
     fig_loss, fig_acc = plot_loss_and_acc(RUNS)
     assert matplotlib.get_backend().lower() == 'agg'
-    for fig, index, ylabel in ((fig_loss, 0, 'Loss'), (fig_acc, 1, 'Accuracy')):
+    for fig, index, ylabel in ((fig_loss, 0, LOSS_LABEL), (fig_acc, 1, ACCURACY_LABEL)):
         ax = fig.axes[0]
         assert ax.get_xlabel() == 'Epoch' and ax.get_ylabel() == ylabel
         lines = ax.get_lines()
@@ -83,6 +90,94 @@ def test_plot_runs_puts_one_panel_per_metric_side_by_side():
         assert zorders == sorted(zorders, reverse=True)  # the first run is drawn on top
     legend = [text.get_text() for text in fig.axes[-1].get_legend().get_texts()]
     assert legend == ['momentum=0', 'momentum=0.9', 'lr=10 (diverged)']
+    assert [ax.get_ylabel() for ax in fig.axes] == [LOSS_LABEL + ', log scale'] * 2 + [
+        ACCURACY_LABEL]
+
+
+def test_plot_runs_tells_nine_runs_apart_with_the_legend_beside_the_data():
+    runs = {f'learning_rate={rate}': record([0.5, 0.6 + index / 100])
+            for index, rate in enumerate([0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10])}
+    fig = plot_runs(runs, ['train_loss', 'val_acc'])
+    for ax in fig.axes:
+        styles = [(matplotlib.colors.to_hex(line.get_color()), line.get_marker())
+                  for line in ax.get_lines()]
+        assert len(set(color for color, _ in styles)) == 9, styles
+        assert len(set(marker for _, marker in styles)) == 9, styles
+    fig.canvas.draw()
+    legend = fig.axes[-1].get_legend().get_window_extent()
+    assert legend.x0 > fig.axes[-1].get_window_extent().x1  # to the right of the data
+    assert legend.x1 <= fig.bbox.x1 + 1  # and inside the figure
+
+
+def test_live_figures_outside_a_notebook_draw_without_showing(tmp_path, capsys):
+    live = LiveFigures()
+    figures = live.show(plot_loss_and_acc(RUNS))
+    assert live.figures == figures and len(figures) == 2
+    assert plt.get_fignums() == []  # closed: a notebook would not show them a second time
+    save_figure(figures[0], tmp_path / 'loss')  # a closed figure can still be saved
+    assert (tmp_path / 'loss.png').read_bytes()[:4] == b'\x89PNG'
+    assert capsys.readouterr().out == ''
+
+
+def test_live_figures_display_once_then_update_in_place(monkeypatch):
+    shown = []
+
+    class Handle:
+        def __init__(self, fig):
+            self.figures = [fig]
+
+        def update(self, fig):
+            self.figures.append(fig)
+
+    def display(fig, display_id):
+        assert display_id is True
+        shown.append(Handle(fig))
+        return shown[-1]
+
+    monkeypatch.setattr(visualize.InteractiveShell, 'initialized', lambda: True)
+    monkeypatch.setattr(visualize, 'display', display)
+    live = LiveFigures()
+    first = live.show(plot_loss_and_acc(RUNS))
+    second = live.show(plot_loss_and_acc(RUNS))
+    assert [handle.figures for handle in shown] == [[first[0], second[0]], [first[1], second[1]]]
+    with pytest.raises(ValueError, match='show got 1 figures, after 2 before'):
+        live.show(second[0])
+
+
+def png_size(output):
+    """(width, height) in pixels of a notebook output's PNG."""
+    return struct.unpack('>II', base64.b64decode(output['data']['image/png'])[16:24])
+
+
+SETUP = '''%matplotlib inline
+import matplotlib.pyplot as plt
+from IPython.display import display
+from visualize import LiveFigures
+
+def figure(width):
+    fig, ax = plt.subplots(figsize=(width, 2))
+    ax.plot([1, 3, 2])
+    return fig'''
+LIVE = '''live = LiveFigures()
+for width in (2, 3, 5):
+    live.show(figure(width))'''
+ALONE = '''fig = figure(5)
+display(fig)
+plt.close(fig)'''
+
+
+def test_live_figures_in_a_notebook_leave_one_picture_the_last():
+    """In a real kernel: three figures of growing width shown in turn leave one picture in the
+    cell's outputs, the last one (as large as that figure shown on its own)."""
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)
+                                               for source in (SETUP, LIVE, ALONE)])
+    NotebookClient(notebook, timeout=120, kernel_name='python3',
+                   resources={'metadata': {'path': str(Path(visualize.__file__).parent)}}
+                   ).execute()
+    pictures = [[output for output in cell.outputs if 'image/png' in output.get('data', {})]
+                for cell in notebook.cells]
+    assert [len(cell_pictures) for cell_pictures in pictures] == [0, 1, 1]
+    assert png_size(pictures[1][0]) == png_size(pictures[2][0])
 
 
 def test_plot_weights_draws_each_class_as_an_image_on_one_scale():

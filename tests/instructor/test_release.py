@@ -37,13 +37,14 @@ def test_the_release_holds_the_student_kit_and_nothing_else(built):
     files = files_in(out)
     for needed in ('README.md', 'requirements.txt', 'pytest.ini', 'runner.ipynb', 'loss.py',
                    'optimizer.py', 'solver.py', 'pack_submission.py', 'data/README.md',
+                   'kit/__init__.py', 'kit/threads.py', 'kit/experiments.py',
                    'data/train-images-idx3-ubyte.gz', 'data/t10k-labels-idx1-ubyte.gz',
                    'tests/conftest.py', 'tests/reference_check.py', 'tests/fixtures/reference.npz',
                    'tests/test_loss.py', 'tests/test_layer_setup.py'):
         assert needed in files
     assert [path for path in files if path.startswith(('tools/', 'tests/hidden/', '.git/',
-                                                       'tests/instructor/', '.ci/', 'figures/',
-                                                       'results/', 'release/'))
+                                                       'tests/instructor/', 'tests/kit/', '.ci/',
+                                                       'figures/', 'results/', 'release/'))
             or '__pycache__' in path or path.endswith('-ubyte')] == []
     shipped = {path.as_posix() for path in release.release_files(KIT)} | {'README.md'}
     assert files == shipped

@@ -169,10 +169,11 @@ class Grader:
         code.mkdir(parents=True)
         for path in self.release.glob('*.py'):
             shutil.copyfile(path, code / path.name)
-        if (self.release / 'kit').is_dir():
-            (code / 'kit').mkdir()
-            for path in (self.release / 'kit').glob('*.py'):
-                shutil.copyfile(path, code / 'kit' / path.name)
+        # the kit's helpers, which the assignment's files import (solver.py: kit/threads.py);
+        # copied as the files above are, without the source's permissions
+        for path in (self.release / 'kit').rglob('*.py'):
+            (code / path.relative_to(self.release)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, code / path.relative_to(self.release))
         official_names = {path.name for path in self.release.glob('*.py')}
         student_files = [name for name in files if name.endswith('.py') and
                          (name in official.GROUP_FILES[group] or name not in official_names)]

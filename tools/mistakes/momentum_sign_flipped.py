@@ -1,6 +1,6 @@
-# mistake: the momentum term has the wrong sign (the old velocity is subtracted)
+# mistake: the old velocity enters with a minus sign (-momentum * velocity)
 # region: optimizer.py step
-# expect: diff_W after momentum step 2 differs
+# expect: the old velocity enters with a minus sign
 layer.diff_W = -self.momentum * layer.diff_W - self.learning_rate * layer.grad_W
 layer.diff_b = -self.momentum * layer.diff_b - self.learning_rate * layer.grad_b
 layer.W += layer.diff_W

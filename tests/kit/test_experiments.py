@@ -1,10 +1,12 @@
-"""experiments.py without training: divergence, the best run, summaries, tables, predictions."""
+"""kit/experiments.py without training: divergence, the best run, summaries, tables, predictions."""
 import math
 
 import numpy as np
 import pytest
 
-from experiments import best, diverged, epochs_to_reach, predict, summary, table
+from kit.experiments import best, diverged, epochs_to_reach, predict, summary, table
+from solver import worse_than_uniform
+
 
 def make_record(val_loss, val_acc=None, error=None, **fields):
     """A record as run() makes it, from its validation curves."""
@@ -15,6 +17,15 @@ def make_record(val_loss, val_acc=None, error=None, **fields):
               'test_acc': None, **fields}
     record.setdefault('diverged', diverged(record, 10))
     return record
+
+
+def test_solver_judges_the_last_validation_loss_against_that_of_a_uniform_guess():
+    assert worse_than_uniform([5.0, 0.1], num_classes=10) is False
+    assert worse_than_uniform([0.1, np.log(10)], num_classes=10) is False
+    assert worse_than_uniform([0.1, 2.31], num_classes=10) is True
+    assert worse_than_uniform([0.1, 0.8], num_classes=2) is True
+    assert worse_than_uniform([0.1, float('nan')], num_classes=10) is True
+    assert worse_than_uniform([], num_classes=10) is True
 
 
 @pytest.mark.parametrize('val_loss, error, expected', [
