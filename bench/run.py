@@ -37,7 +37,7 @@ IDX_NAMES = list(idx.MNIST_SHA256)
 SPLITS = ('train', 'val', 'test')
 PHASES = ('data', 'forward', 'backward', 'update')
 MB = 1e6
-# The targets of issue 6 (on a 2-core machine), checked at the end of the table:
+# The speed targets (on a 2-core machine), checked at the end of the table:
 # name: (what, comparison, bound).
 TARGETS = {
     'epoch_s': ('an epoch of the kit (s)', '<=', 0.08),
@@ -494,7 +494,7 @@ def table(results):
     lines.append('Ratios')
     for name, ratio in ratios.items():
         value(RATIO_LABELS[name], f'{ratio:>9.2f}')
-    lines.append('Targets of issue 6')
+    lines.append('Targets')
     for name, (what, sign, bound) in TARGETS.items():
         target = results['targets'][name]
         value(what, f"{target['value'] or float('nan'):>9.3f}  target {sign} {bound}: "

@@ -95,12 +95,12 @@ def loose_files(path):
 
 
 def load(paths, release, reference_paths=()):
-    """(documents, skipped [(name, why)]): the submissions, then the references.
+    """(documents, skipped [(name, why)]): the submissions, then the references. Each is read
+    (as the grader reads it) only when its document is made, so one at a time is in memory.
 
     ValueError naming the path for one that cannot be read at all.
     """
-    found = [(sub.name, sub.source, sub.files, sub.problems, False)
-             for sub in submissions.find(paths)]
+    found = [(sub.name, sub.source, sub.read, False) for sub in submissions.find(paths)]
     for path in map(Path, reference_paths):
         if not path.exists():
             raise ValueError(f"--reference {path}: no such file or folder")
@@ -110,16 +110,18 @@ def load(paths, release, reference_paths=()):
             subs = None
         if subs is None:
             name = submissions.safe_name(path.stem if path.is_file() else path.name)
-            found.append((REFERENCE_PREFIX + name, path, loose_files(path), [], True))
+            files = loose_files(path)
+            found.append((REFERENCE_PREFIX + name, path,
+                          lambda files=files: submissions.Contents(files, []), True))
         else:
-            found += [(REFERENCE_PREFIX + sub.name, sub.source, sub.files, sub.problems, True)
-                      for sub in subs]
+            found += [(REFERENCE_PREFIX + sub.name, sub.source, sub.read, True) for sub in subs]
     documents, skipped, names = [], [], set()
-    for name, source, files, problems, reference in found:
+    for name, source, read, reference in found:
         while name in names:  # two references of the same name
             name += '_'
         names.add(name)
-        document = Document(name, source, files, release, problems, reference)
+        contents = read()
+        document = Document(name, source, contents.files, release, contents.problems, reference)
         if document.code or document.text:
             documents.append(document)
         else:

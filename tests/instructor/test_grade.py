@@ -265,6 +265,7 @@ OPTIMIZER_HINTS = {
     'momentum_sign_flipped': 'the momentum term has the wrong sign',
     'momentum_adds_the_gradient': 'the step goes uphill',
     'bias_not_updated': 'b never changes',
+    'weights_never_move': 'W never changes',
     'velocity_not_stored': 'it is what plain SGD gives',
     'momentum_as_moving_average': 'it is a moving average of the gradients',
 }

@@ -126,10 +126,17 @@ def test_the_student_readme_is_the_template_with_the_source_sections(built):
         section = source[source.index(f'## {title}\n'):]
         section = section[:section.find('\n## ') + 1 or None]
         assert section in readme, title
-    for needed in ('## What to fill in', '## Check your work', '## Submit',
+    for needed in ('## Your work', '## Check your work', '## Submit',
                    'python pack_submission.py', 'forward', 'gradient_computing', 'SGD.step'):
         assert needed in readme
     assert 'For instructors' not in readme and 'tools/' not in readme
+    # It refers only to files and folders the release has (no bench/, docs/, tools/...).
+    generated = {'figures/', 'results/', 'submission.zip'}  # written by the notebook, the packer
+    for path in set(re.findall(r'`([\w./-]+(?:/|\.py|\.ipynb|\.md|\.txt))`', readme)) - generated:
+        assert (out / path).exists(), f"the student README names {path}, not in the release"
+    for path in set(re.findall(r'\]\(([^)#]+)', readme)):  # Markdown links
+        assert (out / path).exists(), f"the student README links to {path}, not in the release"
+    assert '@' not in re.sub(r'\S+@\S+\.\w+', '', readme), "a placeholder is left unfilled"
 
 
 def test_the_untouched_release_fails_exactly_the_tests_of_the_todos(built):

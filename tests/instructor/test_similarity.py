@@ -299,7 +299,7 @@ def test_observations_are_found_however_they_were_written(tmp_path, release):
     students = make_class.HONEST[:3]  # the builder writes them in its three styles, in turn
     built = make_class.build_class(release, tmp_path / 'class', students)
     for student, path in zip(students, built):
-        sections, notes = observation_text(Submission(path).files, Release(release))
+        sections, notes = observation_text(Submission(path).read().files, Release(release))
         expected = make_class.sections(student)
         assert not notes
         assert [(label, normalise(text)) for label, text, _ in sections] == [

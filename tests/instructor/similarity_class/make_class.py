@@ -106,7 +106,7 @@ def build_class(release, out, students=None, suffix='', change_code=None):
             parts = {name: text if name.startswith('observations') else change_code(text)
                      for name, text in parts.items()}
         files = {name: (release / name).read_text(encoding='utf-8')
-                 for name in ('dataloader.py', 'solver.py', 'visualize.py', 'experiments.py')}
+                 for name in ('dataloader.py', 'solver.py', 'visualize.py', 'pack_submission.py')}
         files.update({name: python_file(release, name, parts) for name in STUB_FUNCTIONS})
         files['runner.ipynb'] = notebook(release, parts, number % 3)
         written.append(write_submission(out / (path.stem + suffix), files,
