@@ -9,7 +9,6 @@ from IPython.display import display
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-
 LOSS_LABEL = 'Loss (mean cross-entropy)'
 ACCURACY_LABEL = 'Accuracy (fraction correct)'
 # Runs are told apart by colour (matplotlib's qualitative 'tab10') and by marker; with 10 colours

@@ -11,8 +11,17 @@ import pytest
 from nbclient import NotebookClient
 
 import visualize
-from visualize import (ACCURACY_LABEL, LOSS_LABEL, LiveFigures, plot_confusion_matrix,
-                       plot_digits, plot_loss_and_acc, plot_runs, plot_weights, save_figure)
+from visualize import (
+    ACCURACY_LABEL,
+    LOSS_LABEL,
+    LiveFigures,
+    plot_confusion_matrix,
+    plot_digits,
+    plot_loss_and_acc,
+    plot_runs,
+    plot_weights,
+    save_figure,
+)
 
 RUNS = {'momentum=0': [[1.2, 0.6, 0.5], [0.70, 0.85, 0.88]],
         'momentum=0.9': [[0.6, 0.35, 0.3], [0.84, 0.90, 0.91]]}
