@@ -182,8 +182,8 @@ class Grader:
         for name in student_files:
             (code / name).write_bytes(files[name])
         (job / 'release').mkdir()
-        for name in official.SETUP:
-            shutil.copyfile(self.release / name, job / 'release' / name)
+        for part in official.SETUP.values():
+            shutil.copyfile(self.release / part['file'], job / 'release' / part['file'])
         if group == 'train':
             (code / 'data').mkdir()
             for name in SPLIT_FILES['train']:  # what the training run reads

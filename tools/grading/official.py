@@ -19,10 +19,12 @@ expected_values = tests_module('hidden/expected_values.py')  # shared with the h
 
 LOSS, OPTIMIZER = STUDENT_FILES
 GROUP_FILES = {'loss': (LOSS,), 'sgd': (OPTIMIZER,), 'train': STUDENT_FILES}
-# The classes the grader sets up itself: these methods come from the release's file, whatever
-# the submission's hold (harness.py), so that only the functions students write are theirs.
-SETUP = {LOSS: {'class': 'SoftmaxCrossEntropyLoss', 'methods': ['__init__', 'XavierInit']},
-         OPTIMIZER: {'class': 'SGD', 'methods': ['__init__']}}
+# The classes the grader sets up itself, by the part of the assignment they are in: these
+# methods come from the release's file, whatever the submission's hold (harness.py), so that
+# only the functions students write are theirs.
+SETUP = {'loss': {'file': LOSS, 'class': 'SoftmaxCrossEntropyLoss',
+                  'methods': ['__init__', 'XavierInit']},
+         'optimizer': {'file': OPTIMIZER, 'class': 'SGD', 'methods': ['__init__']}}
 
 # test name: (group, cases it judges, what it checks). Cases are chosen by their kind.
 TESTS = {
