@@ -1,6 +1,6 @@
 """Are the student tests good enough? Put each usual mistake into the kit and run them.
 
-    python tools/check_tests.py [--fast] [--jobs N] [NAME ...]
+    python -m tools.check_tests [--fast] [--jobs N] [NAME ...]
 
 Each file of tools/mistakes/ replaces one solution region with its own body:
 
@@ -16,6 +16,8 @@ mistake runs the tests of its file (tests/test_loss.py for loss.py: a second or 
 alternatives and the solutions themselves run the whole student suite (training on MNIST and
 the notebook), or FAST_TESTS with --fast. Prints a table; exits with 1 unless every row is OK.
 """
+from kit.threads import ONE_THREAD
+
 import argparse
 import os
 import re
@@ -27,9 +29,8 @@ import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import release
+from tools import KIT, release
 
-KIT = Path(__file__).resolve().parent.parent
 MISTAKES = KIT / 'tools' / 'mistakes'
 FAST_TESTS = ('tests/test_loss.py', 'tests/test_optimizer.py', 'tests/test_solver.py')
 ALL_TESTS = ('tests',)  # in a release, tests/ holds the student tests only
@@ -92,7 +93,7 @@ def run_pytest(kit, tests, timeout=900):
     share the machine at once.
     """
     env = {**os.environ, 'PYTEST_DISABLE_PLUGIN_AUTOLOAD': '1', 'MPLBACKEND': 'Agg',
-           'OPENBLAS_NUM_THREADS': '1', 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
+           **ONE_THREAD}
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / 'report.xml'
         command = [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',

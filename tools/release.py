@@ -1,6 +1,6 @@
 """Build the student release from this source: each solution region becomes a stub.
 
-    python tools/release.py [--out release/] [--force] [--grader] [--classroom]
+    python -m tools.release [--out release/] [--force] [--grader] [--classroom]
 
 A solution region is every line from `### BEGIN SOLUTION` to `### END SOLUTION`, markers
 included. In the release it is replaced, at the region's indentation, by one line that fails
@@ -14,7 +14,7 @@ requirements.txt, pytest.ini, .gitignore, data/ (without unpacked *-ubyte copies
 without tests/hidden/, tests/instructor/ and tests/kit/ (the kit's own checks): a student's tests/
 holds the tests of their code and of the data it trains on. --grader adds tests/hidden/ (the
 graders' kit).
---classroom adds .github/workflows/classroom.yml (from tools/classroom/classroom.yml): GitHub
+--classroom adds .github/workflows/classroom.yml (from tools/templates/classroom.yml): GitHub
 Classroom's autograding, which runs the student tests of the TODOs on every push.
 """
 import argparse
@@ -25,15 +25,15 @@ from pathlib import Path
 
 import nbformat
 
-from grading.rules import function_spans
+from tools import KIT
+from tools.grading.rules import function_spans
 
-KIT = Path(__file__).resolve().parent.parent
 BEGIN, END = '### BEGIN SOLUTION', '### END SOLUTION'
 STUB_PHRASE = 'see the TODO above'
 STUB = 'raise NotImplementedError("{name} ({file}): not written yet, ' + STUB_PHRASE + '")'
 STUDENT_README = KIT / 'tools' / 'student_README.md'
 INCLUDE_MARK = '<!-- from README.md: '  # a template line "<!-- from README.md: Set up -->"
-CLASSROOM_TEMPLATE = KIT / 'tools' / 'classroom' / 'classroom.yml'
+CLASSROOM_TEMPLATE = KIT / 'tools' / 'templates' / 'classroom.yml'
 CLASSROOM_WORKFLOW = Path('.github', 'workflows', 'classroom.yml')
 
 TOP_LEVEL = ('*.py', '*.ipynb', 'requirements.txt', 'pytest.ini', '.gitignore')
@@ -200,8 +200,8 @@ def main(argv=None):
                         help='include the hidden tests (tests/hidden/): the kit graders use')
     parser.add_argument('--classroom', action='store_true',
                         help='add .github/workflows/classroom.yml: GitHub Classroom runs the '
-                             'student tests of the TODOs on every push (README, "For '
-                             'instructors")')
+                             'student tests of the TODOs on every push (docs/instructors.md, '
+                             '"GitHub Classroom")')
     args = parser.parse_args(argv)
     try:
         regions = build(args.out, grader=args.grader, force=args.force,
