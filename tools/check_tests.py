@@ -16,6 +16,8 @@ mistake runs the tests of its file (tests/test_loss.py for loss.py: a second or 
 alternatives and the solutions themselves run the whole student suite (training on MNIST and
 the notebook), or FAST_TESTS with --fast. Prints a table; exits with 1 unless every row is OK.
 """
+if not __package__:  # run as python tools/check_tests.py: see tools/_as_module.py
+    import _as_module  # noqa: F401
 from kit.threads import ONE_THREAD
 
 import argparse

@@ -9,6 +9,8 @@ and a table is printed. A submission already graded with the same files, rubric 
 skipped unless --regrade, so an interrupted run loses nothing. docs/instructors.md, "Grading",
 says more.
 """
+if not __package__:  # run as python tools/grade.py: see tools/_as_module.py
+    import _as_module  # noqa: F401
 import argparse
 import csv
 import hashlib

@@ -25,6 +25,8 @@ templates, tools/templates/gradescope_setup.sh and gradescope_run_autograder.sh,
 
 tools/gradescope_trial.py tries the zip on a bare Debian, as Gradescope runs it.
 """
+if not __package__:  # run as python tools/gradescope.py: see tools/_as_module.py
+    import _as_module  # noqa: F401
 import argparse
 import os
 import re

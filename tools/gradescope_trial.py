@@ -33,6 +33,8 @@ reads_secrets is not graded at home: at the uid level it finds this machine's co
 its sample.toml instead. Logs and layers go to --work (default: a new folder in /var/tmp),
 deleted at the end if all went well, unless --keep.
 """
+if not __package__:  # run as python tools/gradescope_trial.py: see tools/_as_module.py
+    import _as_module  # noqa: F401
 import argparse
 import json
 import os

@@ -6,6 +6,8 @@ Run it from the instructor's source (with the solutions), after any change to lo
 optimizer.py that should change the expected values. The tests compare students' code with it.
 Keys: 'loss/<case>/<name>' for the loss cases, 'sgd/<case>/<name>' for the momentum steps.
 """
+if not __package__:  # run as python tools/make_fixtures.py: see tools/_as_module.py
+    import _as_module  # noqa: F401
 import argparse
 from pathlib import Path
 

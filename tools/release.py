@@ -17,6 +17,8 @@ graders' kit).
 --classroom adds .github/workflows/classroom.yml (from tools/templates/classroom.yml): GitHub
 Classroom's autograding, which runs the student tests of the TODOs on every push.
 """
+if not __package__:  # run as python tools/release.py: see tools/_as_module.py
+    import _as_module  # noqa: F401
 import argparse
 import ast
 import shutil

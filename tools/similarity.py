@@ -12,6 +12,8 @@ not compared with one another. OUT gets report.html (the top pairs side by side,
 marked) and pairs.csv (every pair, ranked); the top pairs are printed. tools/similarity_scores.py
 says how pairs are scored. A high score is a reason to look, not a finding of misconduct.
 """
+if not __package__:  # run as python tools/similarity.py: see tools/_as_module.py
+    import _as_module  # noqa: F401
 import argparse
 import csv
 import itertools

@@ -6,6 +6,8 @@
 Prints the seconds of each code cell (the minimum over the runs) and of each whole run, kernel
 start included. Like the notebook itself, it writes figures/ and results/ in the kit's folder.
 """
+if not __package__:  # run as python tools/time_notebook.py: see tools/_as_module.py
+    import _as_module  # noqa: F401
 import argparse
 import time
 from datetime import datetime
