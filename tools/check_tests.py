@@ -1,6 +1,6 @@
 """Are the student tests good enough? Put each usual mistake into the kit and run them.
 
-    python -m tools.check_tests [--fast] [--jobs N] [NAME ...]
+    python tools/check_tests.py [--fast] [--jobs N] [NAME ...]
 
 Each file of tools/mistakes/ replaces one solution region with its own body:
 
