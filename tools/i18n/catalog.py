@@ -143,18 +143,55 @@ def render(found, translation, newline):
     return translation
 
 
-def shown(template):
-    """A regular expression for what a message template shows once its placeholders are
-    filled in (with anything) and its escapes read."""
-    pattern = []
+def literals(template):
+    """The literal parts of a message template, between and around its placeholders (k
+    placeholders, k + 1 parts), as they are shown: escapes read, {{ and }} as braces."""
+    parts = ['']
     for is_placeholder, part in split_template(template):
         if is_placeholder:
-            pattern.append('.*?')
+            parts.append('')
             continue
         for piece in re.split(r'(\{\{|\}\}|\\.)', part):
             if piece in ('{{', '}}'):
                 piece = piece[0]
             elif len(piece) == 2 and piece.startswith('\\'):
                 piece = ESCAPES.get(piece[1], piece)
-            pattern.append(re.escape(piece))
-    return re.compile(''.join(pattern), re.DOTALL)
+            parts[-1] += piece
+    return parts
+
+
+def shown(template):
+    """A regular expression for what a message template shows once its placeholders are
+    filled in (with anything)."""
+    return re.compile('.*?'.join(map(re.escape, literals(template))), re.DOTALL)
+
+
+def coverage(template, fragment):
+    """How many characters of fragment the words of a message template account for (0 if the
+    template cannot show it). The fragment may begin in a placeholder or before the template,
+    and run on into a placeholder or past the template's end; a placeholder inside it stands
+    for a value without spaces (such as W, 1 or batch_size's 9)."""
+    parts, best = literals(template), 0
+    for first, part in enumerate(parts):
+        if fragment in part:
+            return len(fragment)
+        ends = [end for end in range(1, len(part)) if fragment.endswith(part[:end])]
+        starts = [start for start in range(1, len(part)) if fragment.startswith(part[start:])]
+        best = max([best] + ends + [len(part) - start for start in starts] +
+                   ([len(part)] if part and part in fragment else []))
+        for last in range(first + 1, len(parts)):
+            middle = r'\S+' + ''.join(re.escape(parts[index]) + r'\S+'
+                                      for index in range(first + 1, last))
+            inner = sum(len(parts[index]) for index in range(first + 1, last))
+            heads = [0] + [start for start in range(1, len(part) + 1)
+                           if fragment.startswith(part[start:])]
+            tails = [len(parts[last])] + [end for end in range(len(parts[last]))
+                                          if fragment.endswith(parts[last][:end])]
+            for start in heads:
+                for end in tails:
+                    pattern = (('.*' if start == 0 else '') + re.escape(part[start:]) + middle +
+                               re.escape(parts[last][:end]) +
+                               ('.*' if end == len(parts[last]) else ''))
+                    if re.fullmatch(pattern, fragment, re.DOTALL):
+                        best = max(best, len(part) - start + inner + end)
+    return best

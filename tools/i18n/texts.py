@@ -8,7 +8,8 @@ Four kinds of text:
   default. A string inside the arguments of any other call (but str.join and str.format) is
   code, and so is any other module constant. Adjacent literals are one text; an f-string keeps
   its {placeholders}, as written. Only prose counts: a string with a word and a space in it.
-- comment: the lines of a TODO comment block of any .py file (without its rules of #s).
+- comment: a TODO comment of any .py file: its lines from the one that starts with TODO to the
+  next rule of #s or the end of the comment block.
 - markdown: a markdown cell of a notebook.
 - readme: a block of the student README: a heading, a paragraph, a list, a table, or a fenced
   code block that holds a comment.
@@ -29,7 +30,7 @@ MESSAGE_FILES = ('pack_submission.py', 'tests/conftest.py', 'tests/reference_che
 MESSAGE_CALLS = {'fail', 'print', 'write_line', 'write_sep', 'append', 'assert_matches',
                  'batch_size_mistakes'}
 TRANSPARENT_CALLS = {'join', 'format'}
-MESSAGE_CONSTANT = re.compile(r'[A-Z][A-Z0-9_]*(HINTS?|MESSAGES?)')
+MESSAGE_CONSTANT = re.compile(r'([A-Z0-9_]*_)?(HINT|TEXT|MESSAGE)S?')
 WORD = re.compile(r'(?<![\w.])(?:[A-Z]?[a-z]+|[A-Z]{2,})(?![\w(]|\.\w)')
 CJK = re.compile(r'[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]')
 PREFIX = re.compile(r'([A-Za-z]*)("""|\'\'\'|"|\')')
@@ -272,13 +273,16 @@ def string_text(source, node):
     first, last = indices[0], indices[-1]
     depth = source.depths[first]
     before, after = neighbour(source, first, -1), neighbour(source, last, 1)
+    hanging = None
     if grouping_parentheses(source, before, after):
+        if source.tokens[before].start[0] < source.tokens[first].start[0]:
+            hanging = source.tokens[first].start[1]
         first, last, depth = before, after, source.depths[before]
     start, end = source.token_offsets(first)[0], source.token_offsets(last)[1]
     row, column = source.tokens[first].start
     line_end = source.tokens[last].end
     return Text('message', template, start, end, line=row, is_f=is_f, quote=pieces[0][1],
-                prefix=source.lines[row - 1][:column], depth=depth,
+                prefix=source.lines[row - 1][:column], depth=depth, hanging=hanging,
                 trailing=source.lines[line_end[0] - 1][line_end[1]:].rstrip('\r\n'))
 
 
@@ -318,8 +322,8 @@ def grouping_parentheses(source, before, after):
 # --- comments, notebooks, the README --------------------------------------------------------
 
 def comment_texts(text):
-    """The TODO comment blocks of a Python text: each block's lines without '# ', as one Text
-    that runs from its first line that is not a rule of #s to its last."""
+    """The TODO comments of a Python text: each one's lines without '# ', from the line that
+    starts with TODO to the next rule of #s or the end of its comment block, as one Text."""
     lines, found, index = text.splitlines(keepends=True), [], 0
     starts = [0]
     for line in lines:
@@ -332,10 +336,11 @@ def comment_texts(text):
         end = index
         while end < len(lines) and lines[end].startswith(indent + '#'):
             end += 1
-        block = range(index, end)
-        if any(TODO.match(lines[number]) for number in block):
-            content = [number for number in block if not RULE.fullmatch(lines[number].rstrip())]
-            first, last = content[0], content[-1]
+        todo = [number for number in range(index, end) if TODO.match(lines[number])]
+        if todo:
+            first = last = todo[0]
+            while last + 1 < end and not RULE.fullmatch(lines[last + 1].rstrip()):
+                last += 1
             body = [lines[number].rstrip('\r\n')[len(indent) + 1:] for number in
                     range(first, last + 1)]
             newline = lines[last][len(lines[last].rstrip('\r\n')):] or '\n'
