@@ -35,6 +35,7 @@ from i18n.catalog import LANGUAGES, Catalog
 from i18n.texts import Text, readme_texts, texts_of
 
 KIT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().relative_to(KIT).as_posix()  # the stub's message is here
 BEGIN, END = '### BEGIN SOLUTION', '### END SOLUTION'
 STUB_PHRASE = 'see the TODO above'
 STUB_MESSAGE = 'not written yet, ' + STUB_PHRASE  # tools/i18n/<lang>.toml translate it
@@ -183,8 +184,13 @@ def student_texts(source=KIT):
                 texts[relative.as_posix()] = found
     for origin, text in readme_parts(source):
         texts.setdefault(origin, []).extend(readme_texts(text))
-    texts[Path(__file__).relative_to(KIT).as_posix()] = [Text('message', STUB_MESSAGE)]
+    texts[HERE] = [Text('message', STUB_MESSAGE)]
     return texts
+
+
+def stub_message(catalog=None):
+    """What the stubs say: STUB_MESSAGE, or its translation in catalog."""
+    return catalog.text(HERE, STUB_MESSAGE) if catalog else STUB_MESSAGE
 
 
 def check_out_folder(out, source, force):
@@ -210,8 +216,7 @@ def build(out, source=KIT, grader=False, force=False, classroom=False, lang='en'
     """
     if catalog is None and lang != 'en':
         catalog = Catalog(lang)
-    message = catalog.text(Path(__file__).relative_to(KIT).as_posix(), STUB_MESSAGE) \
-        if catalog else STUB_MESSAGE
+    message = stub_message(catalog)
     files, replaced = {}, []
     for relative in release_files(source, grader):
         data = (source / relative).read_bytes()

@@ -125,11 +125,17 @@ class Catalog:
                 for english in entries if (file, english) not in self.used
                 and (files is None or file in files)]
 
-    def messages_with(self, english_part, files):
-        """The translations of the messages of files whose English holds english_part."""
-        return [translation for file in files
-                for english, translation in self.entries.get(file, {}).items()
-                if english_part in english]
+    def compare(self, texts):
+        """(missing, leftover) for texts ({file: [Text]}, as release.student_texts() gives
+        them): [(file, Text)] that have no translation, and [(file, English)] of the entries
+        whose English none of texts is."""
+        missing = [(file, found) for file, found_texts in texts.items() for found in found_texts
+                   if found.text not in self.entries.get(file, {})]
+        known = {(file, found.text) for file, found_texts in texts.items()
+                 for found in found_texts}
+        leftover = [(file, english) for file, entries in self.entries.items()
+                    for english in entries if (file, english) not in known]
+        return missing, leftover
 
 
 def render(found, translation, newline):
