@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from kit.idx import DATA_ROOT  # noqa: F401  the kit's data/: solver.py's default data_root
 from kit.idx import class_names, find_idx_file, known_data_set, read_images_and_labels
 
 # Which file each split reads. 'train' and 'val' both come from the training file, so building

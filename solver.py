@@ -15,7 +15,8 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from dataloader import DATA_ROOT, build_dataloader
+from dataloader import build_dataloader
+from kit.idx import DATA_ROOT
 from loss import SoftmaxCrossEntropyLoss
 from optimizer import SGD
 
@@ -89,7 +90,8 @@ DEFAULT_CFG = {key: setting.default for key, setting in SETTINGS.items()}
 # The assignment's log lines, tab-separated.
 BATCH_LOG = ('Epoch [{epoch}][{max_epoch}]\t Batch [{batch}][{num_batches}]\t '
              'Training Loss {loss:.4f}\t Accuracy {acc:.4f}')
-TRAIN_LOG = 'Epoch [{epoch}]\t Average training loss {loss:.4f}\t Average training accuracy {acc:.4f}'
+TRAIN_LOG = ('Epoch [{epoch}]\t Average training loss {loss:.4f}\t Average training accuracy '
+             '{acc:.4f}')
 VAL_LOG = ('Epoch [{epoch}]\t Average validation loss {loss:.4f}\t '
            'Average validation accuracy {acc:.4f}')
 TEST_LOG = 'Final test accuracy {acc:.4f}'

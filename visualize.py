@@ -4,11 +4,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.core.interactiveshell import InteractiveShell
-from IPython.display import display
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import FuncFormatter, MaxNLocator
-
 
 LOSS_LABEL = 'Loss (mean cross-entropy)'
 ACCURACY_LABEL = 'Accuracy (fraction correct)'
@@ -81,7 +78,8 @@ class LiveFigures:
             # The display keeps a picture of it; closed, the notebook does not show it once more
             # at the end of the cell. A closed figure can still be saved.
             plt.close(fig)
-        if InteractiveShell.initialized():
+        display = notebook_display()
+        if display:
             if self.handles:
                 for handle, fig in zip(self.handles, figures):
                     handle.update(fig)
@@ -89,6 +87,17 @@ class LiveFigures:
                 self.handles = [display(fig, display_id=True) for fig in figures]
         self.figures = figures
         return figures
+
+
+def notebook_display():
+    """IPython's display function when a notebook (an IPython kernel) runs this code; None in
+    python or pytest, and where Jupyter is not installed."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        return None
+    return display if get_ipython() is not None else None
 
 
 def save_figure(fig, path):

@@ -148,7 +148,7 @@ class Run:
         self.optimizer = SGD(self.model, learning_rate, momentum)
 
     def train(self):
-        for epoch in range(self.max_epoch):
+        for _ in range(self.max_epoch):
             self.train_epoch()
             self.evaluate('val')
 

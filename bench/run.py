@@ -1,13 +1,15 @@
 """Benchmark: the kit's loading and training beside the per-sample way and this machine's limits.
 
-    python bench/run.py                     # prints a table, writes bench/results.json
-    OMP_NUM_THREADS=2 python bench/run.py   # the same with two BLAS threads (the kit uses one)
+    python -m bench.run                     # prints a table, writes bench/results.json
+    OMP_NUM_THREADS=2 python -m bench.run   # the same with two BLAS threads (the kit uses one)
 
 Each figure is the minimum and the median over several repetitions: on a shared machine the
 minimum is the least disturbed one. The default run and its memory are measured in child
 processes (a fresh interpreter each, as `python solver.py` has). numpy and the standard library
 only; the per-sample baseline is bench/baseline.py.
 """
+from kit.threads import BLAS_THREAD_VARIABLES  # first: it sets the kit's default, one thread
+
 import argparse
 import contextlib
 import ctypes
@@ -24,15 +26,14 @@ import time
 import zlib
 from pathlib import Path
 
-KIT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(KIT))
-import solver  # noqa: E402  first: the kit's BLAS thread default is set before numpy loads
-from kit.threads import BLAS_THREAD_VARIABLES  # noqa: E402
-import dataloader  # noqa: E402
-from kit import idx  # noqa: E402
-import numpy as np  # noqa: E402
-from bench import baseline  # noqa: E402
+import numpy as np
 
+import dataloader
+import solver
+from bench import baseline
+from kit import idx
+
+KIT = Path(__file__).resolve().parent.parent
 IDX_NAMES = list(idx.MNIST_SHA256)
 SPLITS = ('train', 'val', 'test')
 PHASES = ('data', 'forward', 'backward', 'update')
@@ -228,7 +229,7 @@ def limits(train_images, batch_size, num_classes, repeat):
 
     target = np.empty_like(train_images)
     copy = stats(timed(lambda: np.copyto(target, train_images), repeat))
-    del target
+    target = None  # free the copy: the gathers below need the memory
     order = rng.permutation(len(train_images))
     starts = range(0, len(train_images), batch_size)
 
@@ -320,7 +321,7 @@ CHILDREN = {'kit-run': child_kit_run, 'baseline-run': child_baseline_run,
 
 def in_child(kind, data_root, repeat=1, env=None):
     """Run this script as `--child kind` in a fresh interpreter; its result and wall time."""
-    command = [sys.executable, str(Path(__file__).resolve()), '--child', kind,
+    command = [sys.executable, '-m', 'bench.run', '--child', kind,
                '--data_root', str(data_root), '--repeat', str(repeat)]
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=KIT)
@@ -358,7 +359,8 @@ def measure(data_root, repeat, runs):
     other = os.cpu_count() if threads == 1 else 1
     if other != threads:
         epochs = in_child('kit-epochs', data_root, repeat, env=thread_env(other))
-        results['epoch_kit_other_threads'] = {**epochs['epoch'], 'threads': epochs['blas']['threads']}
+        results['epoch_kit_other_threads'] = {**epochs['epoch'],
+                                              'threads': epochs['blas']['threads']}
         other_run = in_child('kit-run', data_root, env=thread_env(other))
         results['run_kit_other_threads'] = {'process': stats([other_run['process_seconds']]),
                                             'test_accuracy': other_run['test_accuracy'],
@@ -452,7 +454,8 @@ def table(results):
     row('kit, from raw *-ubyte', load['kit_raw'])
     row('per-sample baseline, from .gz', load['baseline_gz'])
     row('limit: gzip inflation alone', load['inflation'],
-        f"{load['inflated_mb']:.1f} MB at {load['inflated_mb'] / load['inflation']['min']:.0f} MB/s")
+        f"{load['inflated_mb']:.1f} MB at "
+        f"{load['inflated_mb'] / load['inflation']['min']:.0f} MB/s")
     row('  (gzip.decompress, for comparison)', load['gzip_decompress'])
     value('limit: inflation + writing the float32', f"{lim['load_bound_s']:>9.4f}")
     lines.append(f"One epoch: {kit['num_batches']} batches of {results['cfg']['batch_size']}")

@@ -24,8 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kit import idx
-from kit.idx import (IMAGES_MAGIC, LABELS_MAGIC, candidate_names, data_command, find_idx_file,
-                     idx_sha256, read_idx)
+from kit.idx import (
+    IMAGES_MAGIC,
+    LABELS_MAGIC,
+    candidate_names,
+    data_command,
+    find_idx_file,
+    idx_sha256,
+    read_idx,
+)
 
 REFERENCE = 'MNIST'  # the data set the kit is for: 'ok' means this data set's original file
 # Public mirrors of the historic MNIST .gz files, tried in this order.

@@ -6,12 +6,10 @@ import pytest
 
 import solver
 from dataloader import Dataloader, Dataset, IterationBatchSampler, build_dataloader
-from idx_helpers import (IMAGES_MAGIC, LABELS_MAGIC, idx_bytes, prepared, write_dataset,
-                         write_idx)
+from idx_helpers import IMAGES_MAGIC, LABELS_MAGIC, idx_bytes, prepared, write_dataset, write_idx
 from kit import idx
 from kit.idx import find_idx_file, read_idx
 from solver import Solver
-
 
 # --- reading files ---------------------------------------------------------------------------
 

@@ -3,8 +3,15 @@ import numpy as np
 import pytest
 
 from loss import SoftmaxCrossEntropyLoss
-from reference_check import (NOT_FINITE_HINT, assert_matches, batch_size_mistakes, case,
-                             case_names, fail, one_hot_accuracy_mistake)
+from reference_check import (
+    NOT_FINITE_HINT,
+    assert_matches,
+    batch_size_mistakes,
+    case,
+    case_names,
+    fail,
+    one_hot_accuracy_mistake,
+)
 
 
 def float64_layer(W, b):

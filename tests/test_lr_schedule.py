@@ -26,7 +26,7 @@ def test_the_default_run_is_the_plain_sgd_run(data_root):
     runner = make_solver(data_root)
     runner.train()
     plain = make_solver(data_root)  # the same seed: the same initial weights and batch order
-    for epoch in range(4):
+    for _ in range(4):
         for images, labels in plain.train_loader:
             plain.model.forward(images, labels)
             plain.model.gradient_computing()

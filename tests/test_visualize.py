@@ -5,14 +5,21 @@ from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
-import nbformat
 import numpy as np
 import pytest
-from nbclient import NotebookClient
 
 import visualize
-from visualize import (ACCURACY_LABEL, LOSS_LABEL, LiveFigures, plot_confusion_matrix,
-                       plot_digits, plot_loss_and_acc, plot_runs, plot_weights, save_figure)
+from visualize import (
+    ACCURACY_LABEL,
+    LOSS_LABEL,
+    LiveFigures,
+    plot_confusion_matrix,
+    plot_digits,
+    plot_loss_and_acc,
+    plot_runs,
+    plot_weights,
+    save_figure,
+)
 
 RUNS = {'momentum=0': [[1.2, 0.6, 0.5], [0.70, 0.85, 0.88]],
         'momentum=0.9': [[0.6, 0.35, 0.3], [0.84, 0.90, 0.91]]}
@@ -134,8 +141,7 @@ def test_live_figures_display_once_then_update_in_place(monkeypatch):
         shown.append(Handle(fig))
         return shown[-1]
 
-    monkeypatch.setattr(visualize.InteractiveShell, 'initialized', lambda: True)
-    monkeypatch.setattr(visualize, 'display', display)
+    monkeypatch.setattr(visualize, 'notebook_display', lambda: display)
     live = LiveFigures()
     first = live.show(plot_loss_and_acc(RUNS))
     second = live.show(plot_loss_and_acc(RUNS))
@@ -169,11 +175,13 @@ plt.close(fig)'''
 def test_live_figures_in_a_notebook_leave_one_picture_the_last():
     """In a real kernel: three figures of growing width shown in turn leave one picture in the
     cell's outputs, the last one (as large as that figure shown on its own)."""
+    nbformat = pytest.importorskip('nbformat')  # Jupyter's: a minimal install skips this test
+    nbclient = pytest.importorskip('nbclient')
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)
                                                for source in (SETUP, LIVE, ALONE)])
-    NotebookClient(notebook, timeout=120, kernel_name='python3',
-                   resources={'metadata': {'path': str(Path(visualize.__file__).parent)}}
-                   ).execute()
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name='python3',
+                            resources={'metadata': {'path': str(Path(visualize.__file__).parent)}}
+                            ).execute()
     pictures = [[output for output in cell.outputs if 'image/png' in output.get('data', {})]
                 for cell in notebook.cells]
     assert [len(cell_pictures) for cell_pictures in pictures] == [0, 1, 1]

@@ -1,6 +1,6 @@
 """Are the student tests good enough? Put each usual mistake into the kit and run them.
 
-    python tools/check_tests.py [--fast] [--jobs N] [--lang zh] [NAME ...]
+    python -m tools.check_tests [--fast] [--jobs N] [--lang zh] [NAME ...]
 
 Each file of tools/mistakes/ replaces one solution region with its own body:
 
@@ -21,6 +21,10 @@ mistake's message must hold the Chinese of its expect text: the translation, in 
 the student tests' message whose own words show the expect text best (a message from outside
 the kit, such as numpy's, stays as it is).
 """
+if not __package__:  # run as python tools/check_tests.py: see tools/_as_module.py
+    import _as_module  # noqa: F401
+from kit.threads import ONE_THREAD
+
 import argparse
 import os
 import re
@@ -32,10 +36,9 @@ import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import release
-from i18n.catalog import LANGUAGES, Catalog, coverage, shown
+from tools import KIT, release
+from tools.i18n.catalog import LANGUAGES, Catalog, coverage, shown
 
-KIT = Path(__file__).resolve().parent.parent
 MISTAKES = KIT / 'tools' / 'mistakes'
 FAST_TESTS = ('tests/test_loss.py', 'tests/test_optimizer.py', 'tests/test_solver.py')
 ALL_TESTS = ('tests',)  # in a release, tests/ holds the student tests only
@@ -99,7 +102,7 @@ def run_pytest(kit, tests, timeout=900):
     share the machine at once.
     """
     env = {**os.environ, 'PYTEST_DISABLE_PLUGIN_AUTOLOAD': '1', 'MPLBACKEND': 'Agg',
-           'OPENBLAS_NUM_THREADS': '1', 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
+           **ONE_THREAD}
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / 'report.xml'
         command = [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',

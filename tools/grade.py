@@ -1,13 +1,16 @@
 """Grade submissions against the official tests, with the rubric's points, limits and rules.
 
-    python tools/grade.py SUBMISSION... [-j 2] [--out grades/] [--rubric tools/rubric.toml]
+    python -m tools.grade SUBMISSION... [-j 2] [--out grades/] [--rubric tools/rubric.toml]
                           [--regrade] [--isolation auto|namespace|uid|none]
 
 Each SUBMISSION is a folder or a .zip, or a folder of them. Each gets OUT/<name>/results.json
 (Gradescope's format, with feedback for the student); OUT/gradebook.csv has every grade in OUT,
 and a table is printed. A submission already graded with the same files, rubric and grader is
-skipped unless --regrade, so an interrupted run loses nothing. README, "Grading", says more.
+skipped unless --regrade, so an interrupted run loses nothing. docs/instructors.md, "Grading",
+says more.
 """
+if not __package__:  # run as python tools/grade.py: see tools/_as_module.py
+    import _as_module  # noqa: F401
 import argparse
 import csv
 import hashlib
@@ -23,21 +26,16 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-KIT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(KIT / 'tools'))
-from grading import official, rules, sandbox, submissions  # noqa: E402
-from grading.grader import CHILD_ENV, Grader, Stopped, remove_tree  # noqa: E402
-from grading.rubric import DEFAULT_RUBRIC, Rubric, RubricError, round_points  # noqa: E402
-
-GRADING = Path(__file__).resolve().parent / 'grading'
+from tools import KIT
+from tools.grading import grader_files, official, rules, sandbox, submissions
+from tools.grading.grader import CHILD_ENV, Grader, Stopped, remove_tree
+from tools.grading.rubric import DEFAULT_RUBRIC, Rubric, RubricError, round_points
 
 
 def grader_digest(rubric):
     """Changes when the rubric, the official tests or the grader's code change."""
     digest = hashlib.sha256(rubric.digest.encode())
-    for path in sorted(GRADING.glob('*.py')) + [official.KIT / 'tests' / 'reference_check.py',
-                                                  official.KIT / 'tests' / 'fixtures' /
-                                                  'reference.npz']:
+    for path in grader_files(KIT):
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -52,9 +50,10 @@ def write_atomically(path, text):
     os.replace(temporary, path)
 
 
-def choose_isolation(wanted, tmp_root):
+def choose_isolation(wanted, tmp_root, limits):
     """(Sandbox, its level, why stronger levels were passed over): the wanted level, or for
-    'auto' the strongest that runs python with numpy here. ValueError if none does."""
+    'auto' the strongest that runs python with numpy here, within the rubric's limits.
+    ValueError if none does."""
     if wanted == 'auto':
         candidates = ['namespace', 'uid'] if os.geteuid() == 0 else ['none']
     else:
@@ -67,9 +66,10 @@ def choose_isolation(wanted, tmp_root):
         box = sandbox.Sandbox(mode)
         job = Path(tempfile.mkdtemp(dir=tmp_root))
         box.prepare(job, 0)
-        output = sandbox.Output(2048, 2048)
+        output = sandbox.Output(limits['output_head_kib'] << 10, limits['output_tail_kib'] << 10)
         status, _ = box.run(job, [sys.executable, '-I', '-c', 'import numpy'], 0,
-                            {'memory': 2 << 30, 'cpu': 30}, CHILD_ENV,
+                            {'memory': limits['memory_mib'] << 20,
+                             'cpu': limits['seconds_per_test']}, CHILD_ENV,
                             lambda: False, output)
         remove_tree(job)
         if status == 0:
@@ -138,12 +138,12 @@ def grade_all(args, rubric, todo, out, digest, tmp_root):
     """
     release = args.release
     if release is None:
-        import release as release_tool
+        from tools import release as release_tool  # here: Gradescope's grader gives --release
         release = tmp_root / 'release'
         release_tool.build(release)
         os.chmod(release, 0o755)
     try:
-        box, mode, passed_over = choose_isolation(args.isolation, tmp_root)
+        box, mode, passed_over = choose_isolation(args.isolation, tmp_root, rubric.limits)
     except ValueError as err:
         sys.exit(f"grade.py: {err}")
     for why in passed_over:
@@ -211,7 +211,8 @@ def main(argv=None):
                         help='grade the one SUBMISSION folder given (wherever its loss.py lies '
                              'inside) and also write its results.json here (Gradescope)')
     parser.add_argument('--isolation', choices=('auto',) + sandbox.MODES, default='auto',
-                        help='how the submitted code is kept apart (README, "Grading")')
+                        help='how the submitted code is kept apart (docs/instructors.md, '
+                             '"Grading")')
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"-j {args.jobs}: must be at least 1")
@@ -219,11 +220,11 @@ def main(argv=None):
         parser.error("--results takes exactly one SUBMISSION")
     try:
         rubric = Rubric(args.rubric, official.TESTS, rules.RULES)
+        digest = grader_digest(rubric)
         found = ([submissions.Submission(args.submissions[0])] if args.results
                  else submissions.find(args.submissions))
     except (RubricError, ValueError) as err:
         sys.exit(f"grade.py: {err}")
-    digest = grader_digest(rubric)
     out = args.out.resolve()
     todo, skipped = [], []
     for submission in found:

@@ -1,6 +1,6 @@
 """Build the Gradescope autograder: one zip that grades each submission on Gradescope's machines.
 
-    python tools/gradescope.py [--out autograder.zip] [--rubric tools/rubric.toml]
+    python -m tools.gradescope [--out autograder.zip] [--rubric tools/rubric.toml]
 
 Upload the zip on the assignment's "Configure Autograder" page. Gradescope unzips it into
 /autograder/source and runs its setup.sh once, as root, when it builds the image (Ubuntu): that
@@ -8,22 +8,25 @@ installs a Python of 3.11 or later with the grader's two packages (requirements-
 numpy and pytest, at the minimums of the kit's requirements.txt). For each submission it runs
 run_autograder, as root, with the student's files in /autograder/submission. run_autograder
 makes /autograder/source unreadable to the graded code (which runs as another user), runs
-tools/grade.py on the submission with the release in the zip, and writes
-/autograder/results/results.json; if grade.py fails, it writes a score of 0 whose output says
+`python -m tools.grade` there on the submission with the release in the zip, and writes
+/autograder/results/results.json; if the grader fails, it writes a score of 0 whose output says
 the autograder failed, with the last lines of its output, so the student sees something and the
 staff can act. AUTOGRADER_ROOT (default /autograder) and PYTHON change where it looks and which
 Python runs the grader.
 
-The zip holds, at their paths in this kit: tools/grade.py, tools/grading/*.py, the rubric as
-tools/rubric.toml, tests/reference_check.py, tests/fixtures/reference.npz, dataloader.py and
-the kit/idx.py it imports; and release/, the student release (tools/release.py: stubs where the
-solutions are), whose data/ is the one the grader uses. It never holds the solutions: the zip is
+The zip holds, at their paths in this kit, the grader's files (tools/grading/__init__.py lists
+them: tools/grade.py, tools/grading/*.py, the checks and expected values it shares with the
+tests, dataloader.py and the kit/ modules it imports), the rubric as tools/rubric.toml; and
+release/, the student release (tools/release.py: stubs where the solutions are), whose data/ is
+the one the grader uses. It never holds the solutions: the zip is
 checked for them before it is written. setup.sh and run_autograder are written from their
 templates, tools/templates/gradescope_setup.sh and gradescope_run_autograder.sh, with
 @GRADER_PYTHON@ and @REQUIREMENTS@ filled in. The same kit gives the same zip, byte for byte.
 
 tools/gradescope_trial.py tries the zip on a bare Debian, as Gradescope runs it.
 """
+if not __package__:  # run as python tools/gradescope.py: see tools/_as_module.py
+    import _as_module  # noqa: F401
 import argparse
 import os
 import re
@@ -33,13 +36,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-KIT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(KIT / 'tools'))
-import release  # noqa: E402
+from tools import KIT, release
+from tools.grading import grader_files
+from tools.grading.submissions import STUDENT_FILES  # where the solutions are in the kit
 
-SOLUTION_FILES = ('loss.py', 'optimizer.py')  # where the solutions are in the kit
-MNIST = ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz',
-         't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz')
 GRADER_PACKAGES = ('numpy', 'pytest')  # all the grader imports beyond the standard library
 REQUIREMENTS = 'requirements-grader.txt'
 GRADER_PYTHON = '/opt/grader-python'  # the virtual environment setup.sh makes
@@ -78,21 +78,13 @@ def grader_requirements(source=KIT):
 
 def kit_files(source=KIT):
     """[(path in the zip, path in source)] of the grader's files, the rubric aside."""
-    tools = source / 'tools'
-    paths = [tools / 'grade.py'] + sorted((tools / 'grading').glob('*.py'))
-    paths += [source / 'tests' / 'reference_check.py',
-              source / 'tests' / 'fixtures' / 'reference.npz', source / 'dataloader.py']
-    paths += [source / 'kit' / '__init__.py', source / 'kit' / 'idx.py']  # dataloader.py's
-    missing = [str(path) for path in paths if not path.is_file()]
-    if missing:
-        raise ValueError(f"the grader needs {', '.join(missing)}, which is not there")
-    return [(path.relative_to(source).as_posix(), path) for path in paths]
+    return [(path.relative_to(source).as_posix(), path) for path in grader_files(source)]
 
 
 def check_rubric(path):
     """ValueError naming the file and the key at fault, unless the rubric can be used."""
-    from grading import official, rules
-    from grading.rubric import Rubric, RubricError
+    from tools.grading import official, rules
+    from tools.grading.rubric import Rubric, RubricError
     try:
         Rubric(path, official.TESTS, rules.RULES)
     except RubricError as err:
@@ -120,13 +112,13 @@ def contents(source=KIT, rubric=None):
 def check_no_solutions(files):
     """ValueError unless files ({path in the zip: bytes}) are free of the solutions: no
     loss.py or optimizer.py at the top, and no file holding a solution marker."""
-    leaks = [name for name in SOLUTION_FILES if name in files]
+    leaks = [name for name in STUDENT_FILES if name in files]
     leaks += [name for name, data in files.items()
               if release.BEGIN.encode() in data or release.END.encode() in data]
     if leaks:
         raise ValueError(f"the autograder would hold the solutions ({', '.join(sorted(set(leaks)))}"
                          f"); nothing was written")
-    for name in SOLUTION_FILES:
+    for name in STUDENT_FILES:
         if release.STUB_PHRASE.encode() not in files.get(f'release/{name}', b''):
             raise ValueError(f"release/{name} holds no stub: is it the student release? "
                              f"nothing was written")

@@ -1,6 +1,6 @@
 """Try the Gradescope autograder on a bare Debian, as Gradescope runs it, against home's grades.
 
-    sudo python tools/gradescope_trial.py [--cache DIR] [--zip autograder.zip]
+    sudo python -m tools.gradescope_trial [--cache DIR] [--zip autograder.zip]
          [--rubric tools/rubric.toml] [--only NAME...] [--home-python PYTHON] [-j 2]
          [--memory 768] [--cpus 0.5] [--timeout 600] [--ca-bundle FILE] [--work DIR] [--keep]
 
@@ -33,6 +33,8 @@ reads_secrets is not graded at home: at the uid level it finds this machine's co
 its sample.toml instead. Logs and layers go to --work (default: a new folder in /var/tmp),
 deleted at the end if all went well, unless --keep.
 """
+if not __package__:  # run as python tools/gradescope_trial.py: see tools/_as_module.py
+    import _as_module  # noqa: F401
 import argparse
 import json
 import os
@@ -47,12 +49,8 @@ import uuid
 import zipfile
 from pathlib import Path
 
-KIT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(KIT / 'tools'))
-import bare_root  # noqa: E402
-import gradescope  # noqa: E402
-import sample_submissions  # noqa: E402
-from grading.sandbox import MODES, UID_LOCKS  # noqa: E402
+from tools import bare_root, gradescope, sample_submissions
+from tools.grading.sandbox import MODES, UID_LOCKS
 
 BASE = f'debian-{bare_root.SUITE}-{bare_root.VARIANT}'  # the bare root's folder in --cache
 AUTOGRADER = Path('/autograder')
@@ -180,14 +178,15 @@ def grade_there(name, submission, layers, runs, args):
 
 def grade_at_home(python, source, submissions, out, jobs, log):
     """{name: (results or None, problem or None)} of grading submissions (folders) at home with
-    the zip's grade.py in source, at the uid level; and its seconds."""
-    command = [str(python), str(source / 'tools' / 'grade.py'), *map(str, submissions),
+    the zip's grader in source (python -m tools.grade, run there), at the uid level; and its
+    seconds."""
+    command = [str(python), '-m', 'tools.grade', *map(str, submissions),
                '-j', str(jobs), '--rubric', str(source / 'tools' / 'rubric.toml'),
                '--out', str(out), '--release', str(source / 'release'), '--isolation', 'uid',
                '--regrade']
     start = time.monotonic()
     with open(log, 'wb') as output:
-        status = subprocess.run(command, stdout=output, stderr=output).returncode
+        status = subprocess.run(command, cwd=source, stdout=output, stderr=output).returncode
     seconds = time.monotonic() - start
     level = isolation_of(log.read_text(errors='replace'))
     graded = {}

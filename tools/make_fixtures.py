@@ -1,21 +1,21 @@
 """Write tests/fixtures/reference.npz: inputs and the reference code's outputs, for grading.
 
-    python tools/make_fixtures.py [--out tests/fixtures/reference.npz]
+    python -m tools.make_fixtures [--out tests/fixtures/reference.npz]
 
 Run it from the instructor's source (with the solutions), after any change to loss.py or
 optimizer.py that should change the expected values. The tests compare students' code with it.
 Keys: 'loss/<case>/<name>' for the loss cases, 'sgd/<case>/<name>' for the momentum steps.
 """
+if not __package__:  # run as python tools/make_fixtures.py: see tools/_as_module.py
+    import _as_module  # noqa: F401
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-KIT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(KIT))
-from loss import SoftmaxCrossEntropyLoss  # noqa: E402
-from optimizer import SGD  # noqa: E402
+from loss import SoftmaxCrossEntropyLoss
+from optimizer import SGD
+from tools import KIT
 
 DEFAULT_OUT = KIT / 'tests' / 'fixtures' / 'reference.npz'
 SGD_STEPS = 3

@@ -1,6 +1,6 @@
 """Build the student release from this source: each solution region becomes a stub.
 
-    python tools/release.py [--out release/] [--force] [--grader] [--classroom] [--lang zh]
+    python -m tools.release [--out release/] [--force] [--grader] [--classroom] [--lang zh]
 
 A solution region is every line from `### BEGIN SOLUTION` to `### END SOLUTION`, markers
 included. In the release it is replaced, at the region's indentation, by one line that fails
@@ -14,7 +14,7 @@ requirements.txt, pytest.ini, .gitignore, data/ (without unpacked *-ubyte copies
 without tests/hidden/, tests/instructor/ and tests/kit/ (the kit's own checks): a student's tests/
 holds the tests of their code and of the data it trains on. --grader adds tests/hidden/ (the
 graders' kit).
---classroom adds .github/workflows/classroom.yml (from tools/classroom/classroom.yml): GitHub
+--classroom adds .github/workflows/classroom.yml (from tools/templates/classroom.yml): GitHub
 Classroom's autograding, which runs the student tests of the TODOs on every push.
 --lang zh writes every text a student reads in Chinese (the README, the TODO comments, the
 stubs' message, the notebook's markdown, the messages of the tests and of the packer), from the
@@ -22,6 +22,8 @@ catalog tools/i18n/zh.toml; code, names and the training log stay as they are. A
 catalog has no translation for stays in English and is listed; an entry of the catalog whose
 English is not in its file stops the build. See tools/i18n/.
 """
+if not __package__:  # run as python tools/release.py: see tools/_as_module.py
+    import _as_module  # noqa: F401
 import argparse
 import ast
 import shutil
@@ -30,11 +32,11 @@ from pathlib import Path
 
 import nbformat
 
-from grading.rules import STUB_MARK, function_spans
-from i18n.catalog import LANGUAGES, Catalog
-from i18n.texts import Text, readme_texts, texts_of
+from tools import KIT
+from tools.grading.rules import STUB_MARK, function_spans
+from tools.i18n.catalog import LANGUAGES, Catalog
+from tools.i18n.texts import Text, readme_texts, texts_of
 
-KIT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().relative_to(KIT).as_posix()  # the stub's message is here
 BEGIN, END = '### BEGIN SOLUTION', '### END SOLUTION'
 STUB_PHRASE = 'see the TODO above'
@@ -42,7 +44,7 @@ STUB_MESSAGE = 'not written yet, ' + STUB_PHRASE  # tools/i18n/<lang>.toml trans
 STUB = 'raise NotImplementedError("{name} ({file}): {message}")'  # as grading.rules.STUB_MARK
 STUDENT_README = KIT / 'tools' / 'student_README.md'
 INCLUDE_MARK = '<!-- from README.md: '  # a template line "<!-- from README.md: Set up -->"
-CLASSROOM_TEMPLATE = KIT / 'tools' / 'classroom' / 'classroom.yml'
+CLASSROOM_TEMPLATE = KIT / 'tools' / 'templates' / 'classroom.yml'
 CLASSROOM_WORKFLOW = Path('.github', 'workflows', 'classroom.yml')
 
 TOP_LEVEL = ('*.py', '*.ipynb', 'requirements.txt', 'pytest.ini', '.gitignore')
@@ -252,8 +254,8 @@ def main(argv=None):
                         help='include the hidden tests (tests/hidden/): the kit graders use')
     parser.add_argument('--classroom', action='store_true',
                         help='add .github/workflows/classroom.yml: GitHub Classroom runs the '
-                             'student tests of the TODOs on every push (README, "For '
-                             'instructors")')
+                             'student tests of the TODOs on every push (docs/instructors.md, '
+                             '"GitHub Classroom")')
     parser.add_argument('--lang', choices=sorted(LANGUAGES), default='en',
                         help='the language of every text a student reads (default: en); zh '
                              'translates them with tools/i18n/zh.toml')

@@ -1,6 +1,6 @@
 """The sample submissions of tests/instructor/samples/, written as folders the grader takes.
 
-    from sample_submissions import NAMES, spec, write
+    from tools.sample_submissions import NAMES, spec, write
     write('memory_hog', Path('subs/memory_hog'), stubs=Path('release'), port=8000, marker='x')
 
 Each sample is a folder holding sample.toml and, optionally, its own loss.py and optimizer.py;
@@ -8,20 +8,19 @@ the samples' README says how those make a submission. tests/instructor/test_grad
 grades them at home and tools/gradescope_trial.py on a bare Debian, from the same files.
 """
 import socket
-import sys
 import threading
-import tomllib
 from pathlib import Path
 
-KIT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(KIT / 'tools'))
-import check_tests  # noqa: E402
-import release  # noqa: E402
+import tomllib
+
+from tools import KIT, check_tests, release
+from tools.grading.submissions import STUDENT_FILES
 
 SAMPLES = KIT / 'tests' / 'instructor' / 'samples'
 NAMES = sorted(path.name for path in SAMPLES.iterdir() if (path / 'sample.toml').is_file())
 # At the uid level, files everyone may read stay readable: reads_secrets finds this kit's
-# solutions at home (README, "Grading": keep the grader's files private, as run_autograder does).
+# solutions at home (docs/instructors.md, "Grading": keep the grader's files private, as
+# run_autograder does).
 NOT_AT_UID_LEVEL = ('reads_secrets',)
 
 
@@ -48,9 +47,9 @@ def write(name, out, stubs, port, marker, solutions=KIT):
         check_tests.fill_regions(base, regions, mutant)
     out.mkdir(parents=True)
     for own in sorted((SAMPLES / name).iterdir()):
-        if own.name not in ('sample.toml', 'loss.py', 'optimizer.py'):
+        if own.name != 'sample.toml' and own.name not in STUDENT_FILES:
             (out / own.name).write_bytes(own.read_bytes())
-    for file in ('loss.py', 'optimizer.py'):
+    for file in STUDENT_FILES:
         if file in this.get('missing', []):
             continue
         text = ((Path(stubs) if file in this.get('release', []) else base) / file).read_text()

@@ -1,6 +1,6 @@
 """Which pairs of submissions share more than correct solutions naturally do: a report for graders.
 
-    python tools/similarity.py SUBMISSION... [--out similarity/] [--reference PATH...]
+    python -m tools.similarity SUBMISSION... [--out similarity/] [--reference PATH...]
                                [--release DIR] [--top 30]
 
 Each SUBMISSION is a folder or a .zip, or a folder of them, as for tools/grade.py. Every pair is
@@ -12,6 +12,8 @@ not compared with one another. OUT gets report.html (the top pairs side by side,
 marked) and pairs.csv (every pair, ranked); the top pairs are printed. tools/similarity_scores.py
 says how pairs are scored. A high score is a reason to look, not a finding of misconduct.
 """
+if not __package__:  # run as python tools/similarity.py: see tools/_as_module.py
+    import _as_module  # noqa: F401
 import argparse
 import csv
 import itertools
@@ -20,13 +22,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-KIT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(KIT / 'tools'))
-from grading import submissions  # noqa: E402
-from similarity_html import write_report  # noqa: E402
-from similarity_scores import (Weights, code_fingerprints, combined,  # noqa: E402
-                               sentence_score, sentences, similarity, text_fingerprints)
-from similarity_written import Release, observation_text, written_code  # noqa: E402
+from tools.grading import submissions
+from tools.similarity_html import write_report
+from tools.similarity_scores import (
+    Weights,
+    code_fingerprints,
+    combined,
+    sentence_score,
+    sentences,
+    similarity,
+    text_fingerprints,
+)
+from tools.similarity_written import Release, observation_text, written_code
 
 REFERENCE_PREFIX = 'ref:'
 MAX_REFERENCE_FILES = 200
@@ -201,17 +208,17 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix='similarity-') as scratch:
         release_dir = args.release
         if release_dir is None:
-            import release as release_tool
+            from tools import release as release_tool
             release_dir = Path(scratch) / 'release'
             release_tool.build(release_dir)
         try:
             release = Release(release_dir)
         except (OSError, ValueError, SyntaxError) as err:
             sys.exit(f"similarity.py: --release {release_dir} is not a student release ({err}); "
-                     f"build one with tools/release.py")
+                     f"build one with python -m tools.release")
         if not release.stubs:
             sys.exit(f"similarity.py: --release {release_dir} has no function left as a stub; "
-                     f"build the release with tools/release.py")
+                     f"build the release with python -m tools.release")
     try:
         documents, skipped = load(args.submissions, release, args.reference)
     except (OSError, ValueError) as err:

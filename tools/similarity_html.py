@@ -6,7 +6,7 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup, escape
 
-from similarity_scores import marks
+from tools.similarity_scores import marks
 
 TEMPLATE = Path(__file__).resolve().parent / 'templates' / 'similarity.html'
 LEVELS = {'common': 1, 'rare': 2}

@@ -13,8 +13,8 @@ import re
 import textwrap
 from pathlib import Path
 
-from grading.rules import function_spans, notebook_code, student_functions
-from similarity_scores import normalise
+from tools.grading.rules import function_spans, notebook_code, student_functions
+from tools.similarity_scores import normalise
 
 NOTEBOOK = 'runner.ipynb'
 # The observation cells begin with this mark and their label, in the release's language

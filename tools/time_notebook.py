@@ -1,11 +1,13 @@
 """Time runner.ipynb: execute it top to bottom, as a student would, and print the seconds.
 
-    python tools/time_notebook.py             # one run
-    python tools/time_notebook.py --repeat 3  # three runs; the machine's load makes them vary
+    python -m tools.time_notebook             # one run
+    python -m tools.time_notebook --repeat 3  # three runs; the machine's load makes them vary
 
 Prints the seconds of each code cell (the minimum over the runs) and of each whole run, kernel
 start included. Like the notebook itself, it writes figures/ and results/ in the kit's folder.
 """
+if not __package__:  # run as python tools/time_notebook.py: see tools/_as_module.py
+    import _as_module  # noqa: F401
 import argparse
 import time
 from datetime import datetime
@@ -14,7 +16,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-KIT = Path(__file__).resolve().parent.parent
+from tools import KIT
 
 
 def execute(path):

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-import release
 from test_release import TODO_TESTS
+from tools import release
 
 try:
     import yaml

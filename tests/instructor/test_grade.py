@@ -15,14 +15,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-import check_tests
-import release
-from grading import official, rules, submissions
-from grading.rubric import DEFAULT_RUBRIC, Rubric, RubricError
-from grading.sandbox import Output
+from tools import KIT, check_tests, release
+from tools.grading import official, rules, submissions
+from tools.grading.rubric import DEFAULT_RUBRIC, Rubric, RubricError
+from tools.grading.sandbox import Output
 
-KIT = Path(__file__).resolve().parents[2]
-GRADE = [sys.executable, str(KIT / 'tools' / 'grade.py')]
+GRADE = [sys.executable, '-m', 'tools.grade']  # run in the kit's folder (cwd=KIT)
 
 
 def rubric_from(tmp_path, text):
@@ -31,9 +29,9 @@ def rubric_from(tmp_path, text):
     return Rubric(path, official.TESTS, rules.RULES)
 
 
-def grade(*args, cwd=None):
+def grade(*args):
     return subprocess.run(GRADE + [str(arg) for arg in args], capture_output=True, text=True,
-                          timeout=600, cwd=cwd)
+                          timeout=600, cwd=KIT)
 
 
 # -- the rubric ----------------------------------------------------------------------------------
@@ -344,7 +342,7 @@ def test_a_second_run_skips_what_is_graded_and_grades_what_changed(graded):
     (tmp / 'class' / 'bob' / 'optimizer.py').write_bytes((KIT / 'optimizer.py').read_bytes())
     (tmp / 'class' / 'cat').mkdir()  # a new one, with an optimizer.py that never returns
     (tmp / 'class' / 'cat' / 'optimizer.py').write_text('while True:\n    pass\n')
-    run = subprocess.Popen(GRADE + [str(tmp / 'class'), '--out', str(tmp / 'grades')],
+    run = subprocess.Popen(GRADE + [str(tmp / 'class'), '--out', str(tmp / 'grades')], cwd=KIT,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for _ in range(600):  # stopped while it grades: bob's stale grade must not stay
         if not (tmp / 'grades' / 'bob' / 'results.json').exists() and \
@@ -421,7 +419,7 @@ def test_two_graders_at_once_leave_each_other_alone(tmp_path):
             (tmp_path / 'quick' / name / file).write_bytes((tmp_path / 'release' / file)
                                                            .read_bytes())
     runs = [subprocess.Popen(GRADE + [str(tmp_path / folder), '--out', str(tmp_path / out)],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             cwd=KIT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             for folder, out in (('slow', 'slow-grades'), ('quick', 'quick-grades'))]
     outputs = [run.communicate(timeout=600)[0] for run in runs]
     assert all(run.returncode == 0 for run in runs), outputs
@@ -431,8 +429,8 @@ def test_two_graders_at_once_leave_each_other_alone(tmp_path):
 @pytest.mark.skipif(os.geteuid() != 0, reason="the memory cgroup of a run needs root")
 def test_all_the_processes_of_a_run_share_one_memory_limit(tmp_path):
     """Three children of 400 MiB each fit the per-process limit, not 512 MiB together."""
-    from grading.grader import CHILD_ENV
-    from grading.sandbox import Sandbox
+    from tools.grading.grader import CHILD_ENV
+    from tools.grading.sandbox import Sandbox
     box = Sandbox('namespace')
     assert box.memory_root, "no memory cgroup here: the limit would be per process only"
     code = ("import os, time\n"
@@ -462,7 +460,7 @@ def test_an_interrupted_run_keeps_what_it_graded_and_the_next_run_does_the_rest(
         for file in ('loss.py', 'optimizer.py'):
             (tmp_path / 'class' / name / file).write_bytes((KIT / file).read_bytes())
     out = tmp_path / 'grades'
-    run = subprocess.Popen(GRADE + [str(tmp_path / 'class'), '--out', str(out)],
+    run = subprocess.Popen(GRADE + [str(tmp_path / 'class'), '--out', str(out)], cwd=KIT,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for _ in range(600):
         if len(list(out.glob('*/results.json'))) >= 2 or run.poll() is not None:
@@ -502,7 +500,7 @@ def test_ctrl_c_stops_a_run_within_seconds_whatever_the_code_does(tmp_path):
     (tmp_path / 'class' / 'ann' / 'loss.py').write_text(STUBBORN.format(marker=marker))
     (tmp_path / 'class' / 'ann' / 'optimizer.py').write_bytes((KIT / 'optimizer.py').read_bytes())
     run = subprocess.Popen(GRADE + [str(tmp_path / 'class'), '--out', str(tmp_path / 'grades')],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           cwd=KIT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for _ in range(1200):  # until the stubborn processes run
         if len(marked(marker)) >= 2 or run.poll() is not None:
             break

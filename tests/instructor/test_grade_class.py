@@ -9,11 +9,10 @@ import os
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
-from grading.grader import remove_tree
+from tools import KIT
+from tools.grading.grader import remove_tree
 
-KIT = Path(__file__).resolve().parents[2]
 CLASS_SIZE = 100
 
 
@@ -22,9 +21,9 @@ def test_a_class_of_100_grades_with_two_jobs(tmp_path):
         with zipfile.ZipFile(tmp_path / f'student{number:03}.zip', 'w') as archive:
             for file in ('loss.py', 'optimizer.py'):
                 archive.write(KIT / file, file)
-    done = subprocess.run([sys.executable, str(KIT / 'tools' / 'grade.py'), str(tmp_path), '-j',
-                           '2', '--out', str(tmp_path / 'grades')],
-                          capture_output=True, text=True, timeout=1200)
+    done = subprocess.run([sys.executable, '-m', 'tools.grade', str(tmp_path), '-j', '2',
+                           '--out', str(tmp_path / 'grades')],
+                          cwd=KIT, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr
     print(next(line for line in done.stdout.splitlines() if line.startswith('graded ')))
     with open(tmp_path / 'grades' / 'gradebook.csv', newline='') as stream:
@@ -55,10 +54,9 @@ def test_odd_submissions_affect_only_themselves(tmp_path):
         for name, data in solution.items():  # cp437 names: no UTF-8 flag
             archive.writestr('\u00e9t\u00e9/' + name, data)
     try:
-        done = subprocess.run([sys.executable, str(KIT / 'tools' / 'grade.py'),
-                               str(tmp_path / 'class'), '-j', '2', '--out',
-                               str(tmp_path / 'grades')],
-                              capture_output=True, text=True, timeout=1200)
+        done = subprocess.run([sys.executable, '-m', 'tools.grade', str(tmp_path / 'class'),
+                               '-j', '2', '--out', str(tmp_path / 'grades')],
+                              cwd=KIT, capture_output=True, text=True, timeout=1200)
     finally:
         remove_tree(tmp_path / 'class' / 'dan' / 'd')
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr

@@ -13,10 +13,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from grading import channel, submissions
-from grading.grader import Run, remove_tree
-from grading.outputs import Budget, Reader, Refused, unpack_arrays
-from grading.rubric import DEFAULT_LIMITS
+from tools.grading import channel, official, rules, submissions
+from tools.grading.grader import Run, remove_tree
+from tools.grading.outputs import Budget, Reader, Refused, unpack_arrays
+from tools.grading.rubric import DEFAULT_RUBRIC, Rubric
+
+LIMITS = Rubric(DEFAULT_RUBRIC, official.TESTS, rules.RULES).limits  # the kit's own
 
 SOLUTION = {'loss.py': b'# loss\n', 'optimizer.py': b'# optimizer\n'}
 
@@ -256,7 +258,7 @@ def test_a_flood_of_messages_is_cut_off():
 
 def test_a_run_starts_cases_in_order_once_each_whatever_it_is_told():
     cases = [SimpleNamespace(name=name) for name in ('a', 'b', 'c')]
-    run = Run('loss', cases, Budget(), DEFAULT_LIMITS, time.monotonic() + 100)
+    run = Run('loss', cases, Budget(), LIMITS, time.monotonic() + 100)
     result = npz(loss=np.zeros(1))
 
     def send(kind, **meta):
@@ -276,5 +278,5 @@ def test_a_run_starts_cases_in_order_once_each_whatever_it_is_told():
     send(channel.START, case='b')
     send(channel.STAGE, stage='forward')
     assert (run.current, run.stage) == ('b', 'forward')
-    run.since -= DEFAULT_LIMITS['seconds_per_test'] + 1
+    run.since -= LIMITS['seconds_per_test'] + 1
     assert run.overdue(None) and run.verb == 'hung'

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from grading import rules
+from tools.grading import rules
 
 STUDENT_FUNCTIONS = {'loss.py': ['SoftmaxCrossEntropyLoss.forward',
                                  'SoftmaxCrossEntropyLoss.gradient_computing'],

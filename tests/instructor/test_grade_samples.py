@@ -24,10 +24,9 @@ from pathlib import Path
 
 import pytest
 
-import release
-from sample_submissions import NAMES, NOT_AT_UID_LEVEL, Listener, leftovers, spec, write
+from tools import KIT, release
+from tools.sample_submissions import NAMES, NOT_AT_UID_LEVEL, Listener, leftovers, spec, write
 
-KIT = Path(__file__).resolve().parents[2]
 MARKER = f'grader-sample-{uuid.uuid4().hex[:12]}'
 LIMITS = {'seconds_per_test = 30': 'seconds_per_test = 5',
           'seconds_per_submission = 180': 'seconds_per_submission = 60'}
@@ -70,10 +69,10 @@ def run(request, tmp_path_factory):
     (tmp / 'rubric.toml').write_text(rubric)
     before = digests()
     done = subprocess.run(
-        [python, str(KIT / 'tools' / 'grade.py'), str(tmp / 'submissions'), '-j', '2',
+        [python, '-m', 'tools.grade', str(tmp / 'submissions'), '-j', '2',
          '--rubric', str(tmp / 'rubric.toml'), '--out', str(tmp / 'grades'),
          '--release', str(stubs), '--isolation', level],
-        capture_output=True, text=True, timeout=900)
+        cwd=KIT, capture_output=True, text=True, timeout=900)
     return {'level': level, 'names': names, 'done': done, 'grades': tmp / 'grades',
             'heard': listener.heard,
             'changed': [name for name, digest in digests().items() if before[name] != digest],

@@ -18,12 +18,11 @@ from pathlib import Path
 
 import pytest
 
-import gradescope
-import release
-from grading import official, rules
-from grading.rubric import Rubric
+from kit.idx import MNIST_SHA256
+from tools import KIT, gradescope, release
+from tools.grading import GRADER_FILES, official, rules
+from tools.grading.rubric import Rubric
 
-KIT = Path(__file__).resolve().parents[2]
 RUBRIC = KIT / 'tools' / 'rubric.toml'
 EXECUTABLES = ('setup.sh', 'run_autograder')
 
@@ -73,16 +72,15 @@ def kit_files(*names):
 
 def test_the_zip_holds_the_grader_the_data_and_the_student_release(autograder):
     _, files = autograder
-    needed = ['setup.sh', 'run_autograder', 'requirements-grader.txt', 'tools/grade.py',
-              'tools/rubric.toml', 'tests/reference_check.py', 'tests/fixtures/reference.npz',
-              'dataloader.py', 'kit/__init__.py', 'kit/idx.py']
-    needed += [f'tools/grading/{path.name}' for path in (KIT / 'tools' / 'grading').glob('*.py')]
+    grader = list(GRADER_FILES)
+    grader += [f'tools/grading/{path.name}' for path in (KIT / 'tools' / 'grading').glob('*.py')]
+    needed = ['setup.sh', 'run_autograder', 'requirements-grader.txt', 'tools/rubric.toml'] + grader
     assert sorted(set(needed) - set(files)) == []
-    for name in needed[3:]:
-        if name != 'tools/rubric.toml':
-            assert files[name] == (KIT / name).read_bytes(), name
+    for name in grader:
+        assert files[name] == (KIT / name).read_bytes(), name
     assert files['tools/rubric.toml'] == RUBRIC.read_bytes()
-    for name in gradescope.MNIST + ('README.md',):  # the data, once: in the release
+    mnist = tuple(f'{name}.gz' for name in MNIST_SHA256)
+    for name in mnist + ('README.md',):  # the data, once: in the release
         assert files[f'release/data/{name}'] == (KIT / 'data' / name).read_bytes()
         assert f'data/{name}' not in files
     shipped = {f'release/{path.as_posix()}' for path in release.release_files(KIT)}

@@ -20,12 +20,8 @@ from types import SimpleNamespace
 
 import pytest
 
-import bare_root
-import gradescope
-import gradescope_trial
-import sample_submissions
+from tools import bare_root, gradescope, gradescope_trial, sample_submissions
 
-KIT = Path(__file__).resolve().parents[2]
 DOCKER_MASK = sum(1 << number for number in bare_root.DOCKER_CAPABILITIES)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason=(
@@ -309,39 +305,8 @@ def test_a_failed_debootstrap_leaves_no_root_and_names_its_log(tmp_path):
 
 # -- the trial, on the fake root ----------------------------------------------------------------
 
-SETUP = r'''#!/bin/bash
-echo "setup.sh ran as $$ in $PWD" > /autograder/setup-ran
-if [[ -n "${PIP_CERT:-}" ]]; then echo "$(< "$PIP_CERT")" > /autograder/ca-seen; fi
-'''
-
-RUN_AUTOGRADER = r'''#!/bin/bash
-# A fake grader: the stubs get 0, reads_secrets (it says so) 25, anything else 100.
-text="$(< /autograder/submission/loss.py)"
-score=100
-[[ $text == *NotImplementedError* ]] && score=0
-[[ $text == *"found no solution"* ]] && score=25
-while read -r key value; do [[ $key == CapEff: ]] && caps=$value; done < /proc/self/status
-echo "{\"score\": $score, \"execution_time\": 0.5, \"output\": \"caps $caps pid $$\"}" \
-    > /autograder/results/results.json
-echo "graded 1 in 0.5 s with -j 1, isolation @LEVEL@"
-'''
-
-HOME = r'''#!@PYTHON@
-# A fake grade.py at home: the same rule as the fake run_autograder, plus @SHIFT@ for reference.
-import json, sys
-from pathlib import Path
-args = sys.argv[2:]
-out = Path(args[args.index('--out') + 1])
-assert args[args.index('--isolation') + 1] == 'uid'
-for folder in map(Path, args[:args.index('-j')]):
-    text = (folder / 'loss.py').read_text()
-    score = 0 if 'NotImplementedError' in text else 25 if 'found no solution' in text else 100
-    score += @SHIFT@ if folder.name == 'reference' else 0
-    (out / folder.name).mkdir(parents=True)
-    (out / folder.name / 'results.json').write_text(json.dumps(
-        {'score': score, 'execution_time': 0.25}))
-print('graded it all with -j 2, isolation uid')
-'''
+# The fakes' scripts: setup.sh and run_autograder for the zip, a Python that grades at home.
+FAKES = Path(__file__).resolve().parent / 'fakes'
 
 SAMPLES = ['reference', 'untouched_release', 'reads_secrets']
 
@@ -360,11 +325,13 @@ def fake_trial(tmp_path, fake_root, files, level='uid', shift=0, extra=()):
         cache.mkdir()
         shutil.copytree(fake_root, cache / gradescope_trial.BASE, symlinks=True)
     zip_path = tmp_path / 'autograder.zip'
-    gradescope.write_zip(zip_path, {**files, 'setup.sh': SETUP.encode(),
-                                    'run_autograder': RUN_AUTOGRADER.replace('@LEVEL@',
+    run_autograder = (FAKES / 'run_autograder.sh').read_text()
+    gradescope.write_zip(zip_path, {**files, 'setup.sh': (FAKES / 'setup.sh').read_bytes(),
+                                    'run_autograder': run_autograder.replace('@LEVEL@',
                                                                              level).encode()})
     home = tmp_path / 'home-python'
-    home.write_text(HOME.replace('@PYTHON@', sys.executable).replace('@SHIFT@', str(shift)))
+    home.write_text((FAKES / 'home_grader.py').read_text().replace('@PYTHON@', sys.executable)
+                    .replace('@SHIFT@', str(shift)))
     home.chmod(0o755)
     ca = tmp_path / 'ca.crt'
     ca.write_text('the proxy of this machine\n')

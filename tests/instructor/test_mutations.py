@@ -7,7 +7,7 @@ python tools/check_tests.py, runs the whole student suite for them).
 """
 import pytest
 
-import check_tests
+from tools import check_tests
 
 MUTANTS = check_tests.load_mutants()
 

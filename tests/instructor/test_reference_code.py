@@ -4,17 +4,14 @@ Not for students: a correct student answer may loop or compute in float64; the r
 """
 import ast
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-import make_fixtures
 from loss import SoftmaxCrossEntropyLoss
 from optimizer import SGD
 from reference_check import load_reference
-
-KIT = Path(__file__).resolve().parents[2]
+from tools import KIT, make_fixtures
 
 
 def test_fixtures_are_those_of_the_reference_code():

@@ -10,14 +10,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import release
-from check_tests import run_pytest
+from tools import KIT, release
+from tools.check_tests import run_pytest
 
-KIT = Path(__file__).resolve().parents[2]
 # The student test files of the TODOs: in the untouched release every one of their tests fails
 # with the NotImplementedError of a stub; every other student test passes from the start.
-TODO_TESTS = ('test_loss', 'test_optimizer', 'test_solver', 'test_real_training', 'test_determinism',
-              'test_lr_schedule', 'test_experiment_runs', 'test_notebook')
+TODO_TESTS = ('test_loss', 'test_optimizer', 'test_solver', 'test_real_training',
+              'test_determinism', 'test_lr_schedule', 'test_experiment_runs', 'test_notebook')
 # Tests that skip, with a visible reason, when run as root (which reads a chmod 000 file anyway).
 SKIPPED_AS_ROOT = {'tests.test_idx_parser::test_an_unreadable_file_for_real'}
 

@@ -7,8 +7,8 @@ that they are quick; test_a_correct_submission_beside_a_disk_filler_gets_full_ma
 the kit's rubric and the real quota instead.
 """
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -20,12 +20,11 @@ from pathlib import Path
 
 import pytest
 
-import release
-from grading import storage
-from grading.grader import CHILD_ENV
-from grading.sandbox import Output, Sandbox, process_table
+from tools import KIT, release
+from tools.grading import storage
+from tools.grading.grader import CHILD_ENV
+from tools.grading.sandbox import Output, Sandbox, process_table
 
-KIT = Path(__file__).resolve().parents[2]
 SAMPLES = Path(__file__).resolve().parent / 'samples'
 UID_PYTHON = os.environ.get('GRADER_UID_PYTHON')
 ROOT = os.geteuid() == 0
@@ -551,7 +550,8 @@ def stubs(tmp_path_factory):
 
 
 def grade_command(level, submissions, out, stubs, *extra):
-    return [python_for(level), str(KIT / 'tools' / 'grade.py'), *map(str, submissions),
+    """python -m tools.grade, to run in the kit's folder (cwd=KIT)."""
+    return [python_for(level), '-m', 'tools.grade', *map(str, submissions),
             '--isolation', level, '--release', str(stubs), '--out', str(out), *extra]
 
 
@@ -579,7 +579,7 @@ def test_ctrl_c_stops_a_run_whatever_it_does(level, tmp_path, stubs):
         f"import os, sys\nos.execv(sys.executable, [sys.executable, '-c', {bomb!r}, "
         f"{marker!r}])\n")
     grade = subprocess.Popen(grade_command(level, [tmp_path / 'bomb'], tmp_path / 'grades',
-                                           stubs), stdout=subprocess.PIPE,
+                                           stubs), cwd=KIT, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
         for _ in range(600):  # until the bomb is going
@@ -627,7 +627,8 @@ def test_a_correct_submission_beside_a_disk_filler_gets_full_marks(level, tmp_pa
         done = subprocess.run(
             ['unshare', '--mount', '--propagation', 'private', 'sh', '-c',
              f"mount -t tmpfs -o size=1536m,mode=0711 tmpfs {disk} && "
-             f"TMPDIR={disk} exec {grade}"], capture_output=True, text=True, timeout=600)
+             f"TMPDIR={disk} exec {grade}"], cwd=KIT, capture_output=True, text=True,
+            timeout=600)
     finally:
         disk.rmdir()
     assert done.returncode == 0, done.stdout + done.stderr
@@ -651,5 +652,5 @@ def test_a_deep_tree_in_the_job_folder_does_not_stop_the_grader(level, tmp_path,
         "    os.close(fd)\n"
         "    fd = deeper\n" + (KIT / 'loss.py').read_text())
     done = subprocess.run(grade_command(level, [tmp_path / 'deep'], tmp_path / 'grades', stubs),
-                          capture_output=True, text=True, timeout=600)
+                          cwd=KIT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0 and '[1/1] deep: ' in done.stdout, done.stdout + done.stderr

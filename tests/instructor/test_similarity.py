@@ -21,15 +21,13 @@ from pathlib import Path
 
 import pytest
 
-KIT = Path(__file__).resolve().parents[2]
-TOOL = KIT / 'tools' / 'similarity.py'
-sys.path.insert(0, str(Path(__file__).resolve().parent / 'similarity_class'))
-import make_class  # noqa: E402
-import release as release_tool  # noqa: E402
-from grading.submissions import Submission  # noqa: E402
-from similarity import CSV_COLUMNS, REFERENCE_PREFIX  # noqa: E402
-from similarity_scores import code_fingerprints, normalise  # noqa: E402
-from similarity_written import MAX_CHARS, Release, observation_text, written_code  # noqa: E402
+from similarity_class import make_class
+from tools import KIT
+from tools import release as release_tool
+from tools.grading.submissions import Submission
+from tools.similarity import CSV_COLUMNS, REFERENCE_PREFIX
+from tools.similarity_scores import code_fingerprints, normalise
+from tools.similarity_written import MAX_CHARS, Release, observation_text, written_code
 
 CHROMIUM = Path('/usr/bin/chromium')
 REPORT_TAGS = {'html', 'head', 'meta', 'title', 'style', 'body', 'h1', 'h2', 'h3', 'div', 'p',
@@ -38,8 +36,8 @@ REPORT_TAGS = {'html', 'head', 'meta', 'title', 'style', 'body', 'h1', 'h2', 'h3
 
 
 def run_tool(*args):
-    done = subprocess.run([sys.executable, str(TOOL), *map(str, args)], capture_output=True,
-                          text=True, timeout=900)
+    done = subprocess.run([sys.executable, '-m', 'tools.similarity', *map(str, args)], cwd=KIT,
+                          capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
 
@@ -318,7 +316,8 @@ def test_a_class_of_100_is_timed(tmp_path, release):
     copies = 100 // len(make_class.HONEST) + 1
     for number in range(copies):
         make_class.build_class(release, tmp_path / 'class', make_class.HONEST,
-                               suffix=f'_{number}', change_code=lambda code: vary(code, number))
+                               suffix=f'_{number}',
+                               change_code=lambda code, number=number: vary(code, number))
     for extra in sorted((tmp_path / 'class').iterdir())[100:]:
         shutil.rmtree(extra) if extra.is_dir() else extra.unlink()
     started = time.monotonic()

@@ -2,7 +2,7 @@
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-import time_notebook
+from tools import time_notebook
 
 
 def test_execute_times_every_code_cell(tmp_path):

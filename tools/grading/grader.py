@@ -13,6 +13,8 @@ for each group after it. A stage that hangs or crashes (forward, step, importing
 not run again: the later cases that need it fail at once ("not run: forward hung on case
 public_small"), and the others still run.
 """
+from kit.threads import ONE_THREAD
+
 import json
 import os
 import secrets
@@ -24,9 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from dataloader import SPLIT_FILES, Dataset
+from kit.idx import find_idx_file
+
 from . import official, rules
-from .channel import (END, FINDING, LOST_PIPE, PARTIAL, RESULT, STAGE, STAGES, START,
-                      dead_on_arrival)
+from .channel import END, FINDING, LOST_PIPE, PARTIAL, RESULT, STAGE, STAGES, START, dead_on_arrival
 from .outputs import Budget, Pump, Refused, unpack_arrays
 from .rubric import round_points
 from .sandbox import Output
@@ -34,9 +38,9 @@ from .storage import remove_tree
 
 HERE = Path(__file__).resolve().parent
 HARNESS_FILES = ('harness.py', 'channel.py')
-CHILD_ENV = {'PATH': '/usr/local/bin:/usr/bin:/bin', 'LANG': 'C.UTF-8', 'OMP_NUM_THREADS': '1',
-             'OPENBLAS_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'MPLBACKEND': 'Agg'}
-TRAIN_FILES = ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz')
+# The graded code's whole environment; one BLAS thread, as the kit's own default.
+CHILD_ENV = {'PATH': '/usr/local/bin:/usr/bin:/bin', 'LANG': 'C.UTF-8', 'MPLBACKEND': 'Agg',
+             **ONE_THREAD}
 GROUP_ORDER = ('sgd', 'loss', 'train')  # the optimizer's quick cases first: nothing delays them
 
 
@@ -49,19 +53,17 @@ class Grader:
     Setting stop (a threading.Event) kills the runs under way and makes grade() raise Stopped.
     """
 
-    def __init__(self, rubric, release, sandbox, tmp_root, kit=official.KIT):
+    def __init__(self, rubric, release, sandbox, tmp_root):
         self.rubric, self.release, self.sandbox = rubric, Path(release), sandbox
         self.stop = threading.Event()
         self.tmp_root = Path(tmp_root)
         self.cases = official.all_cases(rubric)
         self.functions = rules.student_functions(self.release)
-        self.judge = official.Judge(*self._test_set(kit))
+        self.judge = official.Judge(*self._test_set())
 
-    def _test_set(self, kit):
+    def _test_set(self):
         if not any(case.group == 'train' for case in self.cases):
             return None, None
-        sys.path.insert(0, str(kit))
-        from dataloader import Dataset
         test = Dataset(str(self.release / 'data'), 'test')
         return test.images.astype(np.float64), test.labels
 
@@ -180,12 +182,13 @@ class Grader:
         for name in student_files:
             (code / name).write_bytes(files[name])
         (job / 'release').mkdir()
-        for name in official.SETUP:
-            shutil.copyfile(self.release / name, job / 'release' / name)
+        for part in official.SETUP.values():
+            shutil.copyfile(self.release / part['file'], job / 'release' / part['file'])
         if group == 'train':
             (code / 'data').mkdir()
-            for name in TRAIN_FILES:
-                shutil.copyfile(self.release / 'data' / name, code / 'data' / name)
+            for name in SPLIT_FILES['train']:  # what the training run reads
+                found = find_idx_file(self.release / 'data', name)
+                shutil.copyfile(found, code / 'data' / found.name)
         for name in HARNESS_FILES:
             shutil.copyfile(HERE / name, job / name)
         plan = {'group': group, 'student_files': student_files, 'setup': official.SETUP,

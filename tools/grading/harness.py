@@ -119,25 +119,26 @@ class Submission:
 
     def __init__(self, setup):
         self.setup, self.ready = setup, {}
-        self.release = {file: load(f'release_{Path(file).stem}', JOB / 'release' / file)
-                        for file in setup}
+        self.release = {part: load(f"release_{Path(spec['file']).stem}",
+                                   JOB / 'release' / spec['file'])
+                        for part, spec in setup.items()}
 
-    def cls(self, file):
-        """The class of file (e.g. loss.py's SoftmaxCrossEntropyLoss), set up as the release's:
-        its set-up methods are the release's, and release methods it lacks are added."""
-        if file in self.ready:
-            return self.ready[file]
-        name = self.setup[file]['class']
+    def cls(self, part):
+        """The class of part ('loss': loss.py's SoftmaxCrossEntropyLoss), set up as the
+        release's: its set-up methods are the release's, and release methods it lacks are added."""
+        if part in self.ready:
+            return self.ready[part]
+        file, name = self.setup[part]['file'], self.setup[part]['class']
         found = getattr(importlib.import_module(Path(file).stem), name, None)
         if not isinstance(found, type):
             raise ImportError(f"{file} defines no class {name}")
-        release = getattr(self.release[file], name)
-        for method in self.setup[file]['methods']:
+        release = getattr(self.release[part], name)
+        for method in self.setup[part]['methods']:
             setattr(found, method, release.__dict__[method])
         for method, value in vars(release).items():
             if callable(value) and not hasattr(found, method):
                 setattr(found, method, value)
-        self.ready[file] = found
+        self.ready[part] = found
         return found
 
 
@@ -154,7 +155,7 @@ class StandInLayer:
 def run_loss(np, case, arrays, outputs, submission):
     importing, constructing, forward, gradient_computing = channel.STAGES['loss']
     yield importing
-    Layer = submission.cls('loss.py')
+    Layer = submission.cls('loss')
     yield constructing
     W, b = arrays['W'], arrays['b']
     layer = Layer(W.shape[0], W.shape[1], dtype=np.dtype(case['meta']['dtype']),
@@ -176,7 +177,7 @@ def run_loss(np, case, arrays, outputs, submission):
 def run_sgd(np, case, arrays, outputs, submission):
     importing, constructing, step = channel.STAGES['sgd']
     yield importing
-    Optimizer = submission.cls('optimizer.py')
+    Optimizer = submission.cls('optimizer')
     meta = case['meta']
     layer = StandInLayer(arrays['W0'].copy(), arrays['b0'].copy(), np.dtype(meta['dtype']))
     yield constructing
@@ -194,9 +195,9 @@ def run_sgd(np, case, arrays, outputs, submission):
 def run_train(np, case, arrays, outputs, submission):
     importing_loss, importing_optimizer, constructing, training = channel.STAGES['train']
     yield importing_loss
-    submission.cls('loss.py')
+    submission.cls('loss')
     yield importing_optimizer
-    submission.cls('optimizer.py')
+    submission.cls('optimizer')
     yield constructing
     import solver
     trainer = solver.Solver({**case['meta']['cfg'], 'data_root': str(CODE / 'data')}, log=None)

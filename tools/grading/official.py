@@ -7,22 +7,24 @@ tests use) and from hidden cases drawn from the rubric's seed. Groups say which 
 case runs: 'loss' runs loss.py, 'sgd' runs optimizer.py on a stand-in layer that holds W, b and
 gradients the grader chose (none of loss.py), 'train' runs both in a short real training run.
 """
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-KIT = Path(__file__).resolve().parent.parent.parent
-sys.path.insert(0, str(KIT / 'tests'))
-from reference_check import (NOT_FINITE_HINT, assert_matches, batch_size_mistakes,  # noqa: E402
-                             case, load_reference, momentum_mistakes, one_hot_accuracy_mistake)
+from tools import tests_module
 
-GROUP_FILES = {'loss': ('loss.py',), 'sgd': ('optimizer.py',), 'train': ('loss.py', 'optimizer.py')}
-# The classes the grader sets up itself: these methods come from the release's file, whatever
-# the submission's hold (harness.py), so that only the functions students write are theirs.
-SETUP = {'loss.py': {'class': 'SoftmaxCrossEntropyLoss', 'methods': ['__init__', 'XavierInit']},
-         'optimizer.py': {'class': 'SGD', 'methods': ['__init__']}}
+from .submissions import STUDENT_FILES
+
+reference_check = tests_module('reference_check.py')  # the students' checks, with their hints
+expected_values = tests_module('hidden/expected_values.py')  # shared with the hidden tests
+
+LOSS, OPTIMIZER = STUDENT_FILES
+GROUP_FILES = {'loss': (LOSS,), 'sgd': (OPTIMIZER,), 'train': STUDENT_FILES}
+# The classes the grader sets up itself, by the part of the assignment they are in: these
+# methods come from the release's file, whatever the submission's hold (harness.py), so that
+# only the functions students write are theirs.
+SETUP = {'loss': {'file': LOSS, 'class': 'SoftmaxCrossEntropyLoss',
+                  'methods': ['__init__', 'XavierInit']},
+         'optimizer': {'file': OPTIMIZER, 'class': 'SGD', 'methods': ['__init__']}}
 
 # test name: (group, cases it judges, what it checks). Cases are chosen by their kind.
 TESTS = {
@@ -57,46 +59,19 @@ class Case:
     def describe(self):
         if self.group == 'loss':
             n, d = self.inputs['Input'].shape
-            return f"case {self.name} (batch of {n}, {d} inputs, {self.inputs['W'].shape[1]} classes)"
+            return (f"case {self.name} (batch of {n}, {d} inputs, {self.inputs['W'].shape[1]} "
+                    f"classes)")
         if self.group == 'sgd':
             return (f"case {self.name} (learning_rate={self.meta['learning_rate']}, "
                     f"momentum={self.meta['momentum']}, {self.meta['dtype']})")
         return 'the training run'
 
 
-def expected_loss(W, b, Input, labels):
-    """{'loss', 'acc', 'grad_W', 'grad_b'} in float64, written independently of loss.py."""
-    logits = Input @ W + b
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-    rows = np.arange(len(labels))
-    grad_logits = np.exp(log_probs)
-    grad_logits[rows, labels] -= 1
-    grad_logits /= len(labels)
-    return {'loss': -log_probs[rows, labels].mean(),
-            'acc': np.mean(logits.argmax(axis=1) == labels),
-            'grad_W': Input.T @ grad_logits, 'grad_b': grad_logits.sum(axis=0, keepdims=True)}
-
-
-def expected_sgd(W0, b0, grad_W, grad_b, learning_rate, momentum):
-    """{'W', 'b'}: the parameters after each step, stacked, in float64."""
-    W, b = W0.astype(np.float64), b0.astype(np.float64)
-    velocity_W, velocity_b = np.zeros_like(W), np.zeros_like(b)
-    after = {'W': [], 'b': []}
-    for step_W, step_b in zip(grad_W, grad_b):
-        velocity_W = momentum * velocity_W - learning_rate * step_W
-        velocity_b = momentum * velocity_b - learning_rate * step_b
-        W, b = W + velocity_W, b + velocity_b
-        after['W'].append(W)
-        after['b'].append(b)
-    return {name: np.stack(values) for name, values in after.items()}
-
-
 def loss_cases(seed):
-    reference = load_reference()
+    reference = reference_check.load_reference()
     cases = []
     for name in ('small', 'batch_of_one', 'mnist_shape', 'large_logits'):
-        values = case(reference, 'loss', name)
+        values = reference_check.case(reference, 'loss', name)
         inputs = {key: values[key] for key in ('W', 'b', 'Input', 'labels')}
         expected = {key: values[key] for key in ('loss', 'acc', 'grad_W', 'grad_b')}
         kind = 'large' if name == 'large_logits' else 'ordinary'
@@ -111,16 +86,16 @@ def loss_cases(seed):
         logits = inputs['Input'] @ inputs['W'] + inputs['b']
         inputs['labels'][::3] = logits[::3].argmax(axis=1)
         kind = 'large' if scale >= 100 else 'ordinary'
-        cases.append(Case(f'hidden_loss_{number}', 'loss', kind, inputs, expected_loss(**inputs),
-                          {'dtype': 'float64'}))
+        cases.append(Case(f'hidden_loss_{number}', 'loss', kind, inputs,
+                          expected_values.expected_loss(**inputs), {'dtype': 'float64'}))
     return cases
 
 
 def sgd_cases(seed):
-    reference = load_reference()
+    reference = reference_check.load_reference()
     cases = []
     for name in ('momentum_0.9', 'momentum_0'):
-        values = case(reference, 'sgd', name)
+        values = reference_check.case(reference, 'sgd', name)
         meta = {'learning_rate': float(values['learning_rate']),
                 'momentum': float(values['momentum']), 'dtype': 'float64'}
         inputs = {key: values[key] for key in ('W0', 'b0', 'grad_W', 'grad_b')}
@@ -137,7 +112,8 @@ def sgd_cases(seed):
         meta = {'learning_rate': learning_rate, 'momentum': momentum, 'dtype': dtype}
         kind = 'long' if steps > 3 else 'momentum' if momentum else 'plain'
         cases.append(Case(f'hidden_sgd_{number}', 'sgd', kind, inputs,
-                          expected_sgd(**inputs, learning_rate=learning_rate, momentum=momentum),
+                          expected_values.expected_sgd(**inputs, learning_rate=learning_rate,
+                                                      momentum=momentum),
                           meta))
     return cases
 
@@ -200,27 +176,30 @@ class Judge:
 
     def check_loss(self, this, outputs):
         n = len(this.inputs['labels'])
-        assert_matches('loss', self._output(outputs, 'loss'), this.expected['loss'],
-                       mistakes=batch_size_mistakes(this.expected['loss'], n),
-                       if_not_finite=NOT_FINITE_HINT)
+        reference_check.assert_matches(
+            'loss', self._output(outputs, 'loss'), this.expected['loss'],
+            mistakes=reference_check.batch_size_mistakes(this.expected['loss'], n),
+            if_not_finite=reference_check.NOT_FINITE_HINT)
 
     def check_accuracy(self, this, outputs):
         n, num_output = len(this.inputs['labels']), this.inputs['W'].shape[1]
-        assert_matches('acc', self._output(outputs, 'acc'), this.expected['acc'],
-                       mistakes=[(this.expected['acc'] * n, "it is the number of right "
-                                                             "predictions: divide by the batch "
-                                                             "size")][:n > 1]
-                       + [one_hot_accuracy_mistake(this.expected['acc'], num_output)])
+        reference_check.assert_matches(
+            'acc', self._output(outputs, 'acc'), this.expected['acc'],
+            mistakes=[(this.expected['acc'] * n, "it is the number of right predictions: divide "
+                                                 "by the batch size")][:n > 1]
+            + [reference_check.one_hot_accuracy_mistake(this.expected['acc'], num_output)])
 
     def check_grad_W(self, this, outputs):
-        n = len(this.inputs['labels'])
-        assert_matches('grad_W', self._output(outputs, 'grad_W'), this.expected['grad_W'],
-                       mistakes=batch_size_mistakes(this.expected['grad_W'], n))
+        self._check_gradient('grad_W', this, outputs)
 
     def check_grad_b(self, this, outputs):
+        self._check_gradient('grad_b', this, outputs)
+
+    def _check_gradient(self, name, this, outputs):
         n = len(this.inputs['labels'])
-        assert_matches('grad_b', self._output(outputs, 'grad_b'), this.expected['grad_b'],
-                       mistakes=batch_size_mistakes(this.expected['grad_b'], n))
+        reference_check.assert_matches(
+            name, self._output(outputs, name), this.expected[name],
+            mistakes=reference_check.batch_size_mistakes(this.expected[name], n))
 
     check_large_logits_loss = check_loss
     check_large_logits_accuracy = check_accuracy
@@ -232,8 +211,8 @@ class Judge:
                 pytest.fail(f"{name} has shape {got.shape}, expected {this.expected[name].shape}",
                             pytrace=False)
             if not np.all(np.isfinite(got)):
-                pytest.fail(f"{name} has NaN or inf entries\nHint: {NOT_FINITE_HINT}",
-                            pytrace=False)
+                pytest.fail(f"{name} has NaN or inf entries\nHint: "
+                            f"{reference_check.NOT_FINITE_HINT}", pytrace=False)
 
     def _check_steps(self, this, outputs):
         rtol, atol = (1e-4, 1e-5) if this.meta['dtype'] == 'float32' else (1e-7, 1e-10)
@@ -247,14 +226,15 @@ class Judge:
                 pytest.fail(f"{name} has shape {got.shape[1:]} after each step, expected "
                             f"{want.shape[1:]}", pytrace=False)
             # A mistake's hint is shown where all the steps taken are exactly that mistake's.
-            made = [(steps, hint) for steps, hint in momentum_mistakes(
+            made = [(steps, hint) for steps, hint in reference_check.momentum_mistakes(
                         name, this.inputs[name + '0'], this.inputs['grad_' + name],
                         this.meta['learning_rate'], this.meta['momentum'])
                     if got.shape == steps[:len(got)].shape
                     and np.allclose(got, steps[:len(got)], rtol=rtol, atol=atol)]
             for step in range(len(want)):
-                assert_matches(f"{name} after step {step + 1}", got[step], want[step], rtol, atol,
-                               mistakes=[(steps[step], hint) for steps, hint in made])
+                reference_check.assert_matches(
+                    f"{name} after step {step + 1}", got[step], want[step], rtol, atol,
+                    mistakes=[(steps[step], hint) for steps, hint in made])
 
     check_momentum_steps = check_plain_sgd_steps = check_long_run_steps = _check_steps
 

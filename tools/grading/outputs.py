@@ -15,8 +15,17 @@ import zipfile
 
 import numpy as np
 
-from .channel import (HEADER, KINDS, MAX_ARRAYS, MAX_DATA, MAX_KEPT, MAX_MESSAGES, MAX_META,
-                      MAX_OUTPUTS, MAX_RECEIVED)
+from .channel import (
+    HEADER,
+    KINDS,
+    MAX_ARRAYS,
+    MAX_DATA,
+    MAX_KEPT,
+    MAX_MESSAGES,
+    MAX_META,
+    MAX_OUTPUTS,
+    MAX_RECEIVED,
+)
 
 NUMBER_KINDS = 'biuf'  # bool, integers, floats: what a case's outputs may hold
 

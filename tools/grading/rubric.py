@@ -1,12 +1,16 @@
 """Read and check the rubric (tools/rubric.toml): items, rules, limits, the training run."""
 import hashlib
 import numbers
-import tomllib
 from pathlib import Path
 
-DEFAULT_RUBRIC = Path(__file__).resolve().parent.parent / 'rubric.toml'
-DEFAULT_LIMITS = {'seconds_per_test': 30, 'seconds_per_submission': 180, 'memory_mib': 2048,
-                  'output_head_kib': 4, 'output_tail_kib': 4}
+import tomllib
+
+from tools import KIT
+
+DEFAULT_RUBRIC = KIT / 'tools' / 'rubric.toml'
+# The keys of [limits]; their values are the rubric's alone (tools/rubric.toml says what each is).
+LIMITS = ('seconds_per_test', 'seconds_per_submission', 'memory_mib', 'output_head_kib',
+          'output_tail_kib')
 
 
 def round_points(points):
@@ -34,12 +38,15 @@ class Rubric:
         self.digest = hashlib.sha256(data).hexdigest()
         self._check_keys(raw, '', {'seed', 'limits', 'items', 'training', 'rules'})
         self.seed = self._number(raw, 'seed', integer=True, minimum=0)
-        self.limits = {**DEFAULT_LIMITS, **raw.get('limits', {})}
-        self._check_keys(self.limits, 'limits.', set(DEFAULT_LIMITS))
-        for key in self.limits:
-            self._number(self.limits, key, prefix='limits.', minimum=1)
         self.items = self._items(raw, known_tests)
         self.rules = self._rules(raw, known_rules)
+        self.limits = raw.get('limits', {})
+        self._check_keys(self.limits, 'limits.', set(LIMITS))
+        for key in LIMITS:
+            if key not in self.limits:
+                raise RubricError(f"{self.path}: limits.{key} is missing; [limits] needs "
+                                  f"{', '.join(LIMITS)} (tools/rubric.toml has them all)")
+            self._number(self.limits, key, prefix='limits.', minimum=1)
         training = raw.get('training', {})
         self._check_keys(training, 'training.', {'cfg', 'min_test_accuracy'})
         if not isinstance(training.get('cfg'), dict):

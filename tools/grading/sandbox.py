@@ -687,6 +687,7 @@ def claim_uid(taken, claims):
 def python_paths():
     """Folders the child's python needs: its installation and its packages."""
     import site
+
     import numpy
     paths = {sys.base_prefix, sys.prefix, sys.exec_prefix,
              os.path.dirname(os.path.realpath(sys.executable)),

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import nbformat
 
-from i18n.literals import python_literal
-from i18n.texts import markdown_texts, placeholders, readme_texts, split_template, texts_of
+from tools.i18n.literals import python_literal
+from tools.i18n.texts import markdown_texts, placeholders, readme_texts, split_template, texts_of
 
 FOLDER = Path(__file__).resolve().parent
 LANGUAGES = {'en': 'English', 'zh': '中文'}  # en, the source's own, has no catalog

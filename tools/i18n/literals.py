@@ -9,7 +9,7 @@ columns, as it is shown.
 import re
 import unicodedata
 
-from i18n.texts import split_template
+from tools.i18n.texts import split_template
 
 WIDTH = 100
 NO_START = '，。、；：？！）》」』”’,.;:?!)]}'

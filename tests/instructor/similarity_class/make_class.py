@@ -23,10 +23,9 @@ from pathlib import Path
 
 import nbformat
 
+from tools.release import restore_solutions
+
 HERE = Path(__file__).resolve().parent
-KIT = HERE.parents[2]
-sys.path.insert(0, str(KIT / 'tools'))
-from release import restore_solutions  # noqa: E402
 
 STUDENTS = HERE / 'students'
 REFERENCE = HERE / 'reference' / 'online_solution.py'
@@ -128,6 +127,6 @@ def write_submission(folder, files, zipped):
     return folder
 
 
-if __name__ == '__main__':  # python tests/instructor/similarity_class/make_class.py RELEASE OUT
+if __name__ == '__main__':  # python -m tests.instructor.similarity_class.make_class RELEASE OUT
     for written in build_class(sys.argv[1], sys.argv[2]):
         print(written)
