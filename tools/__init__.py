@@ -1,12 +1,13 @@
-"""The instructor's and grader's tools. Run each from the kit's folder, as a module:
+"""The instructor's and grader's tools. Run each from the kit's folder:
 
-    python -m tools.release      # the student release
-    python -m tools.grade ...    # grade a class
-    python -m tools.gradescope   # the Gradescope autograder
+    python tools/release.py      # the student release
+    python tools/grade.py ...    # grade a class
+    python tools/gradescope.py   # the Gradescope autograder
 
-(docs/instructors.md says what each does). Run as a module, a tool finds the kit's files
-(dataloader.py, kit/) and the other tools (tools.grading) on the kit's folder, which Python puts
-first on sys.path: no tool sets a path of its own. The tests import them the same way.
+(docs/instructors.md says what each does). tools/ is a package: a tool imports the kit's files
+(dataloader.py, kit/) and the other tools (tools.grading) from the kit's folder. `python -m
+tools.grade` runs a tool that way directly; `python tools/grade.py` goes through the one shared
+bootstrap, tools/_as_module.py. The tests import the tools as `from tools import ...`.
 """
 import importlib.util
 import sys

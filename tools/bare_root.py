@@ -21,8 +21,6 @@ Gradescope runs an autograder:
 Unlike Docker, it shares the host's network and hostname and runs no seccomp filter of its own.
 Run as root; it needs unshare and mount (util-linux) and a kernel with overlayfs.
 """
-if not __package__:  # run as python tools/bare_root.py: see tools/_as_module.py
-    import _as_module  # noqa: F401
 import ctypes
 import json
 import os

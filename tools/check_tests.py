@@ -1,6 +1,6 @@
 """Are the student tests good enough? Put each usual mistake into the kit and run them.
 
-    python -m tools.check_tests [--fast] [--jobs N] [--lang zh] [NAME ...]
+    python tools/check_tests.py [--fast] [--jobs N] [--lang zh] [NAME ...]
 
 Each file of tools/mistakes/ replaces one solution region with its own body:
 

@@ -1,6 +1,6 @@
 """Grade submissions against the official tests, with the rubric's points, limits and rules.
 
-    python -m tools.grade SUBMISSION... [-j 2] [--out grades/] [--rubric tools/rubric.toml]
+    python tools/grade.py SUBMISSION... [-j 2] [--out grades/] [--rubric tools/rubric.toml]
                           [--regrade] [--isolation auto|namespace|uid|none]
 
 Each SUBMISSION is a folder or a .zip, or a folder of them. Each gets OUT/<name>/results.json

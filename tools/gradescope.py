@@ -1,6 +1,6 @@
 """Build the Gradescope autograder: one zip that grades each submission on Gradescope's machines.
 
-    python -m tools.gradescope [--out autograder.zip] [--rubric tools/rubric.toml]
+    python tools/gradescope.py [--out autograder.zip] [--rubric tools/rubric.toml]
 
 Upload the zip on the assignment's "Configure Autograder" page. Gradescope unzips it into
 /autograder/source and runs its setup.sh once, as root, when it builds the image (Ubuntu): that
@@ -8,7 +8,7 @@ installs a Python of 3.11 or later with the grader's two packages (requirements-
 numpy and pytest, at the minimums of the kit's requirements.txt). For each submission it runs
 run_autograder, as root, with the student's files in /autograder/submission. run_autograder
 makes /autograder/source unreadable to the graded code (which runs as another user), runs
-`python -m tools.grade` there on the submission with the release in the zip, and writes
+`python tools/grade.py` there on the submission with the release in the zip, and writes
 /autograder/results/results.json; if the grader fails, it writes a score of 0 whose output says
 the autograder failed, with the last lines of its output, so the student sees something and the
 staff can act. AUTOGRADER_ROOT (default /autograder) and PYTHON change where it looks and which

@@ -1,6 +1,6 @@
 """Try the Gradescope autograder on a bare Debian, as Gradescope runs it, against home's grades.
 
-    sudo python -m tools.gradescope_trial [--cache DIR] [--zip autograder.zip]
+    sudo python tools/gradescope_trial.py [--cache DIR] [--zip autograder.zip]
          [--rubric tools/rubric.toml] [--only NAME...] [--home-python PYTHON] [-j 2]
          [--memory 768] [--cpus 0.5] [--timeout 600] [--ca-bundle FILE] [--work DIR] [--keep]
 

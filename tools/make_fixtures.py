@@ -1,6 +1,6 @@
 """Write tests/fixtures/reference.npz: inputs and the reference code's outputs, for grading.
 
-    python -m tools.make_fixtures [--out tests/fixtures/reference.npz]
+    python tools/make_fixtures.py [--out tests/fixtures/reference.npz]
 
 Run it from the instructor's source (with the solutions), after any change to loss.py or
 optimizer.py that should change the expected values. The tests compare students' code with it.

@@ -1,6 +1,6 @@
 """Build the student release from this source: each solution region becomes a stub.
 
-    python -m tools.release [--out release/] [--force] [--grader] [--classroom] [--lang zh]
+    python tools/release.py [--out release/] [--force] [--grader] [--classroom] [--lang zh]
 
 A solution region is every line from `### BEGIN SOLUTION` to `### END SOLUTION`, markers
 included. In the release it is replaced, at the region's indentation, by one line that fails

@@ -1,6 +1,6 @@
 """Which pairs of submissions share more than correct solutions naturally do: a report for graders.
 
-    python -m tools.similarity SUBMISSION... [--out similarity/] [--reference PATH...]
+    python tools/similarity.py SUBMISSION... [--out similarity/] [--reference PATH...]
                                [--release DIR] [--top 30]
 
 Each SUBMISSION is a folder or a .zip, or a folder of them, as for tools/grade.py. Every pair is
@@ -215,10 +215,10 @@ def main(argv=None):
             release = Release(release_dir)
         except (OSError, ValueError, SyntaxError) as err:
             sys.exit(f"similarity.py: --release {release_dir} is not a student release ({err}); "
-                     f"build one with python -m tools.release")
+                     f"build one with python tools/release.py")
         if not release.stubs:
             sys.exit(f"similarity.py: --release {release_dir} has no function left as a stub; "
-                     f"build the release with python -m tools.release")
+                     f"build the release with python tools/release.py")
     try:
         documents, skipped = load(args.submissions, release, args.reference)
     except (OSError, ValueError) as err:

@@ -1,7 +1,7 @@
 """Time runner.ipynb: execute it top to bottom, as a student would, and print the seconds.
 
-    python -m tools.time_notebook             # one run
-    python -m tools.time_notebook --repeat 3  # three runs; the machine's load makes them vary
+    python tools/time_notebook.py             # one run
+    python tools/time_notebook.py --repeat 3  # three runs; the machine's load makes them vary
 
 Prints the seconds of each code cell (the minimum over the runs) and of each whole run, kernel
 start included. Like the notebook itself, it writes figures/ and results/ in the kit's folder.

@@ -1,7 +1,7 @@
 """The expected values of the hidden cases, in float64, written independently of loss.py and
 optimizer.py: the hidden tests here and the grader (tools/grading/official.py) both use them.
 
-They live with the hidden tests, which `python -m tools.release --grader` ships without tools/,
+They live with the hidden tests, which `python tools/release.py --grader` ships without tools/,
 and never in the student release.
 """
 import numpy as np

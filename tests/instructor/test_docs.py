@@ -60,13 +60,6 @@ def test_the_documents_hold_commands_and_each_command_to_run():
         assert command in documented, f"{command!r} is no longer in the documents: update RUN"
 
 
-def script_of(words):
-    """(the script's path, the words before its own arguments) of a python command, or None."""
-    if words[:2] == ['python', '-m']:
-        return None, 3
-    return KIT / words[1], 2
-
-
 @pytest.mark.parametrize('document, command', COMMANDS, ids=[c for _, c in COMMANDS])
 def test_each_command_names_files_that_exist_and_flags_its_script_takes(document, command):
     words = command.split()
@@ -83,20 +76,24 @@ def test_each_command_names_files_that_exist_and_flags_its_script_takes(document
             if re.fullmatch(r'[\w./-]+\.(ipynb|py)', word):
                 assert (KIT / word).is_file(), (document, command)
         return
-    if words[1] == '-m':
-        assert words[2] in ('pytest',), (document, command)
+    if words[1:3] == ['-m', 'pytest']:
         for before, word in zip(words[2:], words[3:]):
             if not word.startswith('-') and before not in ('-k', '-m'):
                 assert (KIT / word.split('::')[0]).exists(), (document, command)
         return
-    script = KIT / words[1]
+    if words[1] == '-m':  # one of the kit's modules: python -m bench.run, python -m tools.grade
+        script = KIT / (words[2].replace('.', '/') + '.py')
+        run, rest = [sys.executable, '-m', words[2]], words[3:]
+    else:
+        script = KIT / words[1]
+        run, rest = [sys.executable, str(script)], words[2:]
     assert script.is_file(), (document, command)
     # A subcommand (dataloader.py verify) has a --help of its own.
-    sub = [words[2]] if len(words) > 2 and words[2] in ('verify', 'download') else []
-    helped = subprocess.run([sys.executable, str(script), *sub, '--help'], capture_output=True,
+    sub = rest[:1] if rest[:1] in (['verify'], ['download']) else []
+    helped = subprocess.run([*run, *sub, '--help'], capture_output=True,
                             text=True, cwd=KIT, timeout=120)
     assert helped.returncode == 0, (document, command, helped.stderr)
-    for flag in re.findall(r'(?<![\w-])(--?[a-zA-Z][\w-]*)', command):
+    for flag in re.findall(r'(?<![\w-])(--?[a-zA-Z][\w-]*)', ' '.join(rest)):
         assert re.search(rf'(?<![\w-]){re.escape(flag)}\b', helped.stdout), \
             f"{document}: {command}: {script.name} takes no {flag}"
 

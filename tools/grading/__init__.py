@@ -1,4 +1,4 @@
-"""The grader: `python -m tools.grade` and `python -m tools.gradescope` are its commands
+"""The grader: `python tools/grade.py` and `python tools/gradescope.py` are its commands
 (docs/instructors.md, "Grading")."""
 from pathlib import Path
 
