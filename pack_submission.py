@@ -16,6 +16,23 @@ from pathlib import Path
 
 KIT = Path(__file__).resolve().parent
 PACKED = ('*.py', '*.ipynb', '*.pdf')
+STUB_START = 'raise NotImplementedError'  # how a function left as the release gave it starts
+# What the packer says: templates for str.format.
+MESSAGES = {
+    'stub': "{file}:{line} still raises NotImplementedError: fill in the TODO above it",
+    'no_outputs': "{file} has no outputs: run it top to bottom (Restart & Run All), save it, "
+                  "and pack again",
+    'unrun_cells': "{file}: {unrun} of its {cells} code cells did not run: run it top to bottom "
+                   "(Restart & Run All) and save it",
+    'error': "{file} shows an error ({error}): fix it, run it again and save it",
+    'no_notebook': "runner.ipynb is missing: the submission must hold the executed notebook",
+    'wrote': "wrote {out}: {names}",
+    'no_pdf': "note: no PDF in this folder; put your report here (e.g. report.pdf) and pack "
+              "again",
+    'warning': "WARNING: {warning}",
+    'warned': "{out} was written, but with {count} warning(s) above: fix them and pack again "
+              "before you hand it in",
+}
 
 
 def submission_files(kit):
@@ -27,25 +44,23 @@ def warnings_about(path):
     """What is worth fixing in path before handing it in: a list of sentences."""
     if path.suffix == '.py':
         lines = path.read_text(encoding='utf-8').splitlines()
-        return [f"{path.name}:{number} still raises NotImplementedError: fill in the TODO above it"
-                for number, line in enumerate(lines, 1)
-                if line.strip().startswith('raise NotImplementedError')]
+        return [MESSAGES['stub'].format(file=path.name, line=number)
+                for number, line in enumerate(lines, 1) if line.strip().startswith(STUB_START)]
     if path.suffix == '.ipynb':
         cells = json.loads(path.read_text(encoding='utf-8'))['cells']
         code = [cell for cell in cells if cell['cell_type'] == 'code' and ''.join(cell['source'])]
         if not any(cell.get('outputs') for cell in code):
-            return [f"{path.name} has no outputs: run it top to bottom (Restart & Run All), "
-                    f"save it, and pack again"]
+            return [MESSAGES['no_outputs'].format(file=path.name)]
         warnings = []
         unrun = sum(cell.get('execution_count') is None for cell in code)
         if unrun:
-            warnings.append(f"{path.name}: {unrun} of its {len(code)} code cells did not run: "
-                            f"run it top to bottom (Restart & Run All) and save it")
+            warnings.append(MESSAGES['unrun_cells'].format(file=path.name, unrun=unrun,
+                                                           cells=len(code)))
         errors = [output for cell in code for output in cell.get('outputs', [])
                   if output.get('output_type') == 'error']
         if errors:
-            warnings.append(f"{path.name} shows an error ({errors[0].get('ename')}: "
-                            f"{errors[0].get('evalue')}): fix it, run it again and save it")
+            error = f"{errors[0].get('ename')}: {errors[0].get('evalue')}"
+            warnings.append(MESSAGES['error'].format(file=path.name, error=error))
         return warnings
     return []
 
@@ -56,7 +71,7 @@ def pack(kit=KIT, out=None):
     files = submission_files(Path(kit))
     warnings = [warning for path in files for warning in warnings_about(path)]
     if not any(path.name == 'runner.ipynb' for path in files):
-        warnings.append("runner.ipynb is missing: the submission must hold the executed notebook")
+        warnings.append(MESSAGES['no_notebook'])
     with zipfile.ZipFile(out, 'w', zipfile.ZIP_DEFLATED) as archive:
         for path in files:
             archive.write(path, path.name)
@@ -69,14 +84,13 @@ def main(argv=None):
                         help='the zip to write (default: submission.zip next to this script)')
     args = parser.parse_args(argv)
     names, warnings = pack(KIT, args.out)
-    print(f"wrote {args.out}: {', '.join(names)}")
+    print(MESSAGES['wrote'].format(out=args.out, names=', '.join(names)))
     if not any(name.endswith('.pdf') for name in names):
-        print("note: no PDF in this folder; put your report here (e.g. report.pdf) and pack again")
+        print(MESSAGES['no_pdf'])
     for warning in warnings:
-        print(f"WARNING: {warning}")
+        print(MESSAGES['warning'].format(warning=warning))
     if warnings:
-        print(f"{args.out} was written, but with {len(warnings)} warning(s) above: fix them and "
-              f"pack again before you hand it in")
+        print(MESSAGES['warned'].format(out=args.out, count=len(warnings)))
         return 1
     return 0
 

@@ -168,5 +168,5 @@ def momentum_mistakes(param, initial, grads, learning_rate, momentum):
     if m:
         mistakes.append((moved_by(lambda velocity, grad: -lr * grad),
                          "it is what plain SGD gives: the velocity must keep momentum times the "
-                         "previous one (store the new velocity in layer.diff_" + param + ")"))
+                         f"previous one (store the new velocity in layer.diff_{param})"))
     return [(steps(update), hint) for update, hint in mistakes]

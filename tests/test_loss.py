@@ -62,6 +62,9 @@ def exact_gradients(W, b, Input, labels):
     return Input.T @ grad_logits, grad_logits.sum(axis=0, keepdims=True)
 
 
+FINITE_DIFFERENCES_TEXT = 'the finite-difference gradient of the loss'
+
+
 def test_gradients_match_finite_differences():
     rng = np.random.default_rng(1)
     num_input, num_output, batch_size = 7, 4, 9
@@ -87,10 +90,9 @@ def test_gradients_match_finite_differences():
             minus = mean_loss(layer.W, layer.b, Input, labels)
             param[index] = saved
             numeric[index] = (plus - minus) / (2 * step)
-        reference = 'the finite-difference gradient of the loss'
         assert_matches('grad_' + name, analytic, numeric, rtol=1e-6, atol=1e-9,
-                       function='gradient_computing', reference=reference,
-                       mistakes=batch_size_mistakes(numeric, batch_size, reference),
+                       function='gradient_computing', reference=FINITE_DIFFERENCES_TEXT,
+                       mistakes=batch_size_mistakes(numeric, batch_size, FINITE_DIFFERENCES_TEXT),
                        if_not_finite=NOT_FINITE_HINT)
 
 
@@ -110,8 +112,8 @@ def right_at_ordinary_logits(dtype):
                 for got, want in zip(gradients, exact_gradients(W, b, Input, labels))))
 
 
-NOT_STABILITY = ("{function} is wrong at ordinary logits too, so this is not a matter of "
-                 "stability: {test} says what is wrong; fix that first")
+NOT_STABILITY_HINT = ("{function} is wrong at ordinary logits too, so this is not a matter of "
+                      "stability: {test} says what is wrong; fix that first")
 
 
 @pytest.mark.parametrize('dtype', [np.float32, np.float64])
@@ -125,9 +127,9 @@ def test_stable_for_logits_of_magnitude_1e4(dtype):
     loss, acc = layer.forward(Input, labels)
     layer.gradient_computing()
     forward_right, gradients_right = right_at_ordinary_logits(dtype)
-    forward_hints = [NOT_FINITE_HINT] if forward_right else [NOT_STABILITY.format(
+    forward_hints = [NOT_FINITE_HINT] if forward_right else [NOT_STABILITY_HINT.format(
         function='forward', test='test_forward_matches_reference')]
-    gradient_hints = [NOT_FINITE_HINT] if gradients_right else [NOT_STABILITY.format(
+    gradient_hints = [NOT_FINITE_HINT] if gradients_right else [NOT_STABILITY_HINT.format(
         function='gradient_computing', test='test_gradients_match_reference')]
 
     # Row 0 is right with certainty (loss 0); rows 1 and 2 miss by 2e4 and 1e4.
@@ -142,12 +144,13 @@ def test_stable_for_logits_of_magnitude_1e4(dtype):
     for quantity, expected in (('grad_W', Input.T @ expected_grad_logits),
                                ('grad_b', expected_grad_logits.sum(axis=0, keepdims=True))):
         got = np.asarray(getattr(layer, quantity, None), dtype=float)
+        if not np.all(np.isfinite(got)):
+            fail(f"gradient_computing: at logits of magnitude 1e4, {quantity} has NaN or inf "
+                 f"entries", gradient_hints)
         if not (got.shape == expected.shape and np.allclose(got, expected, atol=1e-5)):
-            problem = ('has NaN or inf entries' if not np.all(np.isfinite(got)) else
-                       f'is {np.array2string(got, precision=4)}, expected '
-                       f'{np.array2string(expected, precision=4)}')
-            fail(f"gradient_computing: at logits of magnitude 1e4, {quantity} {problem}",
-                 gradient_hints)
+            fail(f"gradient_computing: at logits of magnitude 1e4, {quantity} is "
+                 f"{np.array2string(got, precision=4)}, expected "
+                 f"{np.array2string(expected, precision=4)}", gradient_hints)
 
 
 def test_float32_layer_agrees_with_float64():

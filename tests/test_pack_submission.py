@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 import pack_submission
-from pack_submission import pack
+from pack_submission import MESSAGES, pack
 
 STUB = 'raise NotImplementedError("step (optimizer.py): not written yet, see the TODO above")'
 
@@ -51,20 +51,20 @@ def test_packs_the_code_the_notebook_and_the_report_only(kit, tmp_path):
 def test_warns_about_a_stub_left_in_place(kit):
     (kit / 'optimizer.py').write_text(f'def step():\n    {STUB}\n')
     _, warnings = pack(kit)
-    assert warnings == [
-        'optimizer.py:2 still raises NotImplementedError: fill in the TODO above it']
+    assert warnings == [MESSAGES['stub'].format(file='optimizer.py', line=2)]
 
 
 @pytest.mark.parametrize('outputs, execution_count, warning', [
-    ([], None, 'runner.ipynb has no outputs: run it top to bottom'),
-    ([], 3, 'runner.ipynb has no outputs: run it top to bottom'),
+    ([], None, MESSAGES['no_outputs'].format(file='runner.ipynb')),
+    ([], 3, MESSAGES['no_outputs'].format(file='runner.ipynb')),
     ([{'output_type': 'error', 'ename': 'NameError', 'evalue': "name 'x' is not defined",
-       'traceback': []}], 1, "runner.ipynb shows an error (NameError: name 'x' is not defined)"),
+       'traceback': []}], 1,
+     MESSAGES['error'].format(file='runner.ipynb', error="NameError: name 'x' is not defined")),
 ])
 def test_warns_about_a_notebook_not_run_through(kit, outputs, execution_count, warning):
     (kit / 'runner.ipynb').write_text(notebook(outputs, execution_count))
     _, warnings = pack(kit)
-    assert len(warnings) == 1 and warnings[0].startswith(warning)
+    assert warnings == [warning]
 
 
 def test_warns_about_unrun_cells(kit):
@@ -73,15 +73,13 @@ def test_warns_about_unrun_cells(kit):
                            'outputs': []})
     (kit / 'runner.ipynb').write_text(json.dumps(cells))
     _, warnings = pack(kit)
-    assert warnings == ['runner.ipynb: 1 of its 2 code cells did not run: run it top to bottom '
-                        '(Restart & Run All) and save it']
+    assert warnings == [MESSAGES['unrun_cells'].format(file='runner.ipynb', unrun=1, cells=2)]
 
 
 def test_warns_when_the_notebook_is_missing(kit):
     (kit / 'runner.ipynb').unlink()
     names, warnings = pack(kit)
-    assert 'runner.ipynb' not in names and warnings == [
-        'runner.ipynb is missing: the submission must hold the executed notebook']
+    assert 'runner.ipynb' not in names and warnings == [MESSAGES['no_notebook']]
 
 
 def run_packer(kit):
@@ -95,14 +93,13 @@ def test_command_line_warns_writes_the_zip_and_fails(kit):
     (kit / 'loss.py').write_text(f'def forward():\n    {STUB}\n')
     result = run_packer(kit)
     assert result.returncode == 1, result.stderr
-    lines = result.stdout.splitlines()
-    assert lines[0] == (f"wrote {kit / 'submission.zip'}: loss.py, optimizer.py, "
-                        f"pack_submission.py, runner.ipynb")
-    assert lines[1].startswith('note: no PDF in this folder')
-    assert lines[2:] == [
-        'WARNING: loss.py:2 still raises NotImplementedError: fill in the TODO above it',
-        f"{kit / 'submission.zip'} was written, but with 1 warning(s) above: fix them and pack "
-        f"again before you hand it in"]
+    zip_file = kit / 'submission.zip'
+    assert result.stdout.splitlines() == [
+        MESSAGES['wrote'].format(out=zip_file,
+                                 names='loss.py, optimizer.py, pack_submission.py, runner.ipynb'),
+        MESSAGES['no_pdf'],
+        MESSAGES['warning'].format(warning=MESSAGES['stub'].format(file='loss.py', line=2)),
+        MESSAGES['warned'].format(out=zip_file, count=1)]
     with zipfile.ZipFile(kit / 'submission.zip') as archive:
         assert archive.namelist() == ['loss.py', 'optimizer.py', 'pack_submission.py',
                                       'runner.ipynb']
@@ -111,9 +108,9 @@ def test_command_line_warns_writes_the_zip_and_fails(kit):
 def test_command_line_without_warnings_succeeds(kit):
     result = run_packer(kit)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines() == [
-        f"wrote {kit / 'submission.zip'}: loss.py, optimizer.py, pack_submission.py, "
-        f"report.pdf, runner.ipynb"]
+    assert result.stdout.splitlines() == [MESSAGES['wrote'].format(
+        out=kit / 'submission.zip',
+        names='loss.py, optimizer.py, pack_submission.py, report.pdf, runner.ipynb')]
 
 
 def test_packs_this_kit_without_its_data(tmp_path):

@@ -1,6 +1,6 @@
 """Are the student tests good enough? Put each usual mistake into the kit and run them.
 
-    python tools/check_tests.py [--fast] [--jobs N] [NAME ...]
+    python tools/check_tests.py [--fast] [--jobs N] [--lang zh] [NAME ...]
 
 Each file of tools/mistakes/ replaces one solution region with its own body:
 
@@ -15,6 +15,11 @@ lines) contains the expect text. A correct alternative must pass every student t
 mistake runs the tests of its file (tests/test_loss.py for loss.py: a second or so); correct
 alternatives and the solutions themselves run the whole student suite (training on MNIST and
 the notebook), or FAST_TESTS with --fast. Prints a table; exits with 1 unless every row is OK.
+
+With --lang zh the mutants go into the Chinese release (tools/release.py --lang zh), and a
+mistake's message must hold the Chinese of its expect text: the translation, in the catalog, of
+the student tests' message whose own words show the expect text best (a message from outside
+the kit, such as numpy's, stays as it is).
 """
 if not __package__:  # run as python tools/check_tests.py: see tools/_as_module.py
     import _as_module  # noqa: F401
@@ -32,11 +37,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tools import KIT, release
+from tools.i18n.catalog import LANGUAGES, Catalog, coverage, shown
 
 MISTAKES = KIT / 'tools' / 'mistakes'
 FAST_TESTS = ('tests/test_loss.py', 'tests/test_optimizer.py', 'tests/test_solver.py')
 ALL_TESTS = ('tests',)  # in a release, tests/ holds the student tests only
 HEADER = re.compile(r'# (mistake|correct|region|expect): (.+)')
+MIN_COVERED = 8  # characters of an expect text a message's own words must give, to be its hint
 
 
 class Mutant:
@@ -121,10 +128,28 @@ def run_pytest(kit, tests, timeout=900):
         return outcomes
 
 
-class Result:
-    """What the student tests said about one mutant (None: the solutions themselves)."""
+def expectations(mutant, catalog=None, texts=None):
+    """Regular expressions one of which the message of a test must match to point at a mistake:
+    its expect text; with a catalog, the translations of the student tests' messages (texts:
+    release.student_texts()) that show the expect text best, or the expect text itself if no
+    message of the kit shows it. An empty list: the messages that show it are not translated."""
+    if catalog is None:
+        return [re.compile(re.escape(mutant.expect))]
+    scores = [(coverage(found.text, mutant.expect), file, found.text)
+              for file, found_texts in (texts or release.student_texts()).items()
+              if file.startswith('tests/') for found in found_texts if found.kind == 'message']
+    best = max((score for score, _, _ in scores), default=0)
+    if best < min(len(mutant.expect), MIN_COVERED):
+        return [re.compile(re.escape(mutant.expect))]
+    return [shown(catalog.entries[file][english]) for score, file, english in scores
+            if score == best and english in catalog.entries.get(file, {})]
 
-    def __init__(self, mutant, outcomes):
+
+class Result:
+    """What the student tests said about one mutant (None: the solutions themselves); expected
+    as expectations() gives (by default, the mutant's expect text)."""
+
+    def __init__(self, mutant, outcomes, expected=None):
         self.mutant, self.outcomes = mutant, outcomes
         self.failed = {test: message for test, (outcome, message) in outcomes.items()
                        if outcome in ('failed', 'error')}
@@ -132,8 +157,9 @@ class Result:
         # user) neither catches a mistake nor rejects a correct answer
         self.skipped = sum(outcome == 'skipped' for outcome, _ in outcomes.values())
         if mutant is not None and mutant.kind == 'mistake':
+            self.expected = expectations(mutant) if expected is None else expected
             self.pointed = [test for test, message in self.failed.items()
-                            if mutant.expect in message]
+                            if any(pattern.search(message) for pattern in self.expected)]
             self.ok = bool(self.pointed)
         else:
             self.ok = bool(outcomes) and not self.failed
@@ -142,8 +168,12 @@ class Result:
         if self.mutant is not None and self.mutant.kind == 'mistake':
             if not self.failed:
                 return f"NOT CAUGHT: all {len(self.outcomes)} tests pass"
-            result = f"caught by {len(self.failed)} tests, {len(self.pointed)} saying " \
-                     f"'{self.mutant.expect}'"
+            if not self.expected:
+                return f"caught by {len(self.failed)} tests, but the messages that say " \
+                       f"'{self.mutant.expect}' have no translation in the catalog"
+            said = self.mutant.expect if self.expected[0].pattern == re.escape(
+                self.mutant.expect) else f"{self.mutant.expect}, translated"
+            result = f"caught by {len(self.failed)} tests, {len(self.pointed)} saying '{said}'"
             return result if self.ok else f"{result}; the messages were:\n" + '\n'.join(
                 f"    {test}: {message}" for test, message in self.failed.items())
         if self.ok:
@@ -162,11 +192,14 @@ def tests_for(mutant, kit, fast):
     return FAST_TESTS if fast else ALL_TESTS
 
 
-def check(mutants, fast=False, jobs=None, solutions=True):
-    """Results of the solutions (if solutions) and of each mutant, run in parallel."""
+def check(mutants, fast=False, jobs=None, solutions=True, lang='en'):
+    """Results of the solutions (if solutions) and of each mutant, run in parallel in the
+    release in language lang."""
+    catalog = Catalog(lang) if lang != 'en' else None
+    texts = release.student_texts() if catalog else None
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp) / 'release'
-        regions = release.build(base)
+        regions = release.build(base, catalog=catalog)
         runs = ([None] if solutions else []) + list(mutants)
 
         def run(mutant):
@@ -178,7 +211,9 @@ def check(mutants, fast=False, jobs=None, solutions=True):
             except OSError:
                 shutil.copytree(base / 'data', kit / 'data')
             fill_regions(kit, regions, mutant)
-            return Result(mutant, run_pytest(kit, tests_for(mutant, kit, fast)))
+            expected = expectations(mutant, catalog, texts) \
+                if mutant and mutant.kind == 'mistake' else None
+            return Result(mutant, run_pytest(kit, tests_for(mutant, kit, fast)), expected)
 
         with ThreadPoolExecutor(jobs or os.cpu_count() or 2) as pool:
             return list(pool.map(run, runs))
@@ -192,11 +227,16 @@ def main(argv=None):
     parser.add_argument('--jobs', type=int, default=None, help='parallel runs (default: cores)')
     parser.add_argument('--show', action='store_true',
                         help='print the messages the student reads for each caught mistake')
+    parser.add_argument('--lang', choices=sorted(LANGUAGES), default='en',
+                        help='check the release in this language (tools/release.py --lang)')
     args = parser.parse_args(argv)
     mutants = sorted((mutant for mutant in load_mutants()
                       if not args.names or mutant.name in args.names),
                      key=lambda mutant: (mutant.kind != 'mistake', mutant.name))
-    results = check(mutants, fast=args.fast, jobs=args.jobs)
+    try:
+        results = check(mutants, fast=args.fast, jobs=args.jobs, lang=args.lang)
+    except ValueError as err:
+        sys.exit(f"check_tests.py: {err}")
     width = max(len(mutant.name) for mutant in mutants) if mutants else 10
     for result in results:
         mutant = result.mutant

@@ -17,9 +17,11 @@ from tools.grading.rules import function_spans, notebook_code, student_functions
 from tools.similarity_scores import normalise
 
 NOTEBOOK = 'runner.ipynb'
-OBSERVATIONS = '✎ Your observations'
-OBSERVATIONS_LABEL = re.compile(r'[*_\s]*✎ Your observations\s*(\([^)\n]{1,20}\))?[*_:\s]*')
-MARK_AT_START = re.compile(r'\s*[#>*_\s]*✎ Your observations')
+# The observation cells begin with this mark and their label, in the release's language
+# ('✎ Your observations (a)', '✎ 你的观察 (a)'): they are found by the mark alone.
+OBSERVATIONS = '✎'
+OBSERVATIONS_LABEL = re.compile(r'[*_\s]*✎[ \t]*([^\n*_:：(]{0,20})(\([^)\n]{1,20}\))?[*_:：\s]*')
+MARK_AT_START = re.compile(r'\s*[#>*_\s]*✎')
 MAX_CHARS = 30_000  # of code, and of text, compared per submission; a solution has about 1,500
 SHORTEST_BOILERPLATE_LINE = 8  # shorter lines ("else:", ")") are kept even if the release has them
 UNPARSABLE = (SyntaxError, ValueError, RecursionError, MemoryError)  # too deep, NUL bytes...
@@ -160,18 +162,19 @@ def notebook_cells(data):
 
 
 def label(cell_text):
-    """'✎ Your observations (a)' from the cell that holds it."""
-    match = OBSERVATIONS_LABEL.search(cell_text)
-    return f"{OBSERVATIONS} {match.group(1) or ''}".strip()
+    """'✎ Your observations (a)' (or '✎ 你的观察 (a)') from the cell that holds it."""
+    words, part = OBSERVATIONS_LABEL.search(cell_text).groups()
+    return ' '.join(piece for piece in (OBSERVATIONS, words.strip(), part) if piece)
 
 
 def observation_text(files, release):
     """(sections, notes): what the student wrote in the observation cells of runner.ipynb.
 
-    Each observation cell runs from a markdown cell that begins with "✎ Your observations"
-    through the markdown cells after it, up to the next code cell or heading. Without any
-    marked cell, every markdown cell the release does not have is taken. Lines the release has
-    (compared normalised) are left out, and so is the mark itself.
+    Each observation cell runs from a markdown cell that begins with the mark ✎ (and
+    "Your observations", or its translation) through the markdown cells after it, up to the
+    next code cell or heading. Without any marked cell, every markdown cell the release does
+    not have is taken. Lines the release has (compared normalised) are left out, and so is the
+    mark with its label.
     """
     if NOTEBOOK not in files:
         return [], [f"no {NOTEBOOK}: no observations to compare"]

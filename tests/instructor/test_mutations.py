@@ -1,5 +1,7 @@
-"""The mutation check (tools/check_tests.py --fast): the student tests catch every mistake of
-tools/mistakes/ with a message that points at it, and pass every correct alternative.
+"""The mutation check (tools/check_tests.py --fast, and --lang zh --fast): the student tests
+catch every mistake of tools/mistakes/ with a message that points at it, and pass every correct
+alternative, in the English release and in the Chinese one (where the message must hold the
+Chinese of the mistake's expect text).
 
 A mistake runs the student tests of its file; with --fast, the solutions and the correct
 alternatives run tests/test_loss.py, test_optimizer.py and test_solver.py (the full check,
@@ -12,10 +14,10 @@ from tools import check_tests
 MUTANTS = check_tests.load_mutants()
 
 
-@pytest.fixture(scope='module')
-def results():
+@pytest.fixture(scope='module', params=['en', 'zh'])
+def results(request):
     return {result.mutant.name if result.mutant else None: result
-            for result in check_tests.check(MUTANTS, fast=True)}
+            for result in check_tests.check(MUTANTS, fast=True, lang=request.param)}
 
 
 def test_the_corpus_has_many_mistakes_and_several_correct_alternatives():

@@ -1,17 +1,20 @@
 """tools/release.py: the student release is exact, complete, and fails only where a TODO is.
 
-The release is built once into a temporary folder, and its tests are run there as a student
-would run them.
+The release is built once into a temporary folder in each language (--lang en, the default, and
+zh), and its tests are run there as a student would run them. The Chinese release's own checks
+(every text translated and nothing else changed) are in test_translation.py.
 """
 import os
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from tools import KIT, release
-from tools.check_tests import run_pytest
+from tools.check_tests import fill_regions, run_pytest
+from tools.i18n.catalog import Catalog
 
 # The student test files of the TODOs: in the untouched release every one of their tests fails
 # with the NotImplementedError of a stub; every other student test passes from the start.
@@ -23,16 +26,36 @@ SKIPPED_AS_ROOT = {'tests.test_idx_parser::test_an_unreadable_file_for_real'}
 
 @pytest.fixture(scope='module')
 def built(tmp_path_factory):
+    """(folder, regions) of the English release."""
     out = tmp_path_factory.mktemp('release') / 'release'
     return out, release.build(out)
+
+
+@pytest.fixture(scope='module')
+def catalog():
+    return Catalog('zh')
+
+
+@pytest.fixture(scope='module')
+def built_zh(tmp_path_factory, catalog):
+    """(folder, regions) of the Chinese release."""
+    out = tmp_path_factory.mktemp('release_zh') / 'release'
+    return out, release.build(out, catalog=catalog)
+
+
+@pytest.fixture(params=['en', 'zh'])
+def built_in(request):
+    """(folder, regions, its catalog or None) of the release in each language."""
+    out, regions = request.getfixturevalue('built' if request.param == 'en' else 'built_zh')
+    return out, regions, request.getfixturevalue('catalog') if request.param != 'en' else None
 
 
 def files_in(folder):
     return {path.relative_to(folder).as_posix() for path in folder.rglob('*') if path.is_file()}
 
 
-def test_the_release_holds_the_student_kit_and_nothing_else(built):
-    out, _ = built
+def test_the_release_holds_the_student_kit_and_nothing_else(built_in):
+    out, _, _ = built_in
     files = files_in(out)
     for needed in ('README.md', 'requirements.txt', 'pytest.ini', 'runner.ipynb', 'loss.py',
                    'optimizer.py', 'solver.py', 'pack_submission.py', 'data/README.md',
@@ -49,8 +72,9 @@ def test_the_release_holds_the_student_kit_and_nothing_else(built):
     assert files == shipped
 
 
-def test_each_solution_region_became_a_stub(built):
-    out, regions = built
+def test_each_solution_region_became_a_stub(built_in):
+    out, regions, catalog = built_in
+    message = release.stub_message(catalog)
     by_file = {}
     for region in regions:
         by_file.setdefault(str(region.path), []).append(region)
@@ -59,11 +83,11 @@ def test_each_solution_region_became_a_stub(built):
         text = (out / path).read_text()
         assert release.BEGIN not in text and release.END not in text
         for region in file_regions:
-            assert region.stub() in text.splitlines(keepends=True)
+            assert region.stub(message) in text.splitlines(keepends=True)
 
 
-def test_no_solution_line_appears_anywhere_in_the_release(built):
-    out, regions = built
+def test_no_solution_line_appears_anywhere_in_the_release(built_in):
+    out, regions, _ = built_in
     solution_lines = {line.strip() for region in regions for line in region.lines
                       if line.strip()}
     for path in sorted(out.rglob('*')):
@@ -84,6 +108,16 @@ def test_putting_the_regions_back_gives_the_source_byte_for_byte(built):
         assert restored.encode() == (KIT / path).read_bytes(), path
 
 
+def test_putting_the_regions_back_gives_the_source_translated(built_zh, catalog):
+    """Translating back gives the source: test_translation.py."""
+    out, regions = built_zh
+    for path in {region.path for region in regions}:
+        bodies = [region.lines for region in regions if region.path == path]
+        restored = release.restore_solutions(path, (out / path).read_bytes().decode(), bodies)
+        source = (KIT / path).read_text(encoding='utf-8')
+        assert restored == catalog.translate(Path(path).as_posix(), source), path
+
+
 def test_everything_else_is_copied_byte_for_byte(built):
     out, regions = built
     changed = {Path(region.path) for region in regions}
@@ -92,16 +126,19 @@ def test_everything_else_is_copied_byte_for_byte(built):
             assert (out / relative).read_bytes() == (KIT / relative).read_bytes(), relative
 
 
-def test_notebooks_are_released_without_outputs(built):
-    out, _ = built
+def test_notebooks_are_released_without_outputs(built_in):
+    out, _, catalog = built_in
     for path in out.glob('*.ipynb'):
         notebook = nbformat.read(path, as_version=4)
         nbformat.validate(notebook)
         code = [cell for cell in notebook.cells if cell.cell_type == 'code']
         assert code and all(cell.outputs == [] and cell.execution_count is None
                             for cell in code), path.name
-        source = nbformat.read(KIT / path.name, as_version=4)
-        assert [cell.source for cell in notebook.cells] == [cell.source for cell in source.cells]
+        source = (KIT / path.name).read_text(encoding='utf-8')
+        if catalog:  # the markdown cells translated, the code cells as they are
+            source = catalog.translate(path.name, source)
+        assert [cell.source for cell in notebook.cells] == \
+            [cell.source for cell in nbformat.reads(source, as_version=4).cells]
 
 
 def test_clearing_outputs_of_an_executed_notebook():
@@ -128,6 +165,12 @@ def test_the_student_readme_is_the_template_with_the_source_sections(built):
     for needed in ('## Your work', '## Check your work', '## Submit',
                    'python pack_submission.py', 'forward', 'gradient_computing', 'SGD.step'):
         assert needed in readme
+
+
+def test_the_student_readme_names_only_what_the_release_has(built_in):
+    out, _, catalog = built_in
+    readme = (out / 'README.md').read_text(encoding='utf-8')
+    assert readme == release.student_readme(KIT, catalog)
     assert 'For instructors' not in readme and 'tools/' not in readme
     # It refers only to files and folders the release has (no bench/, docs/, tools/...).
     generated = {'figures/', 'results/', 'submission.zip'}  # written by the notebook, the packer
@@ -138,8 +181,9 @@ def test_the_student_readme_is_the_template_with_the_source_sections(built):
     assert '@' not in re.sub(r'\S+@\S+\.\w+', '', readme), "a placeholder is left unfilled"
 
 
-def test_the_untouched_release_fails_exactly_the_tests_of_the_todos(built):
-    out, _ = built
+def test_the_untouched_release_fails_exactly_the_tests_of_the_todos(built_in):
+    out, _, catalog = built_in
+    said = release.stub_message(catalog)  # 'not written yet, see the TODO above', or its zh
     outcomes = run_pytest(out, ['tests'])
     modules = {test.split('::')[0].split('.')[-1] for test in outcomes}
     shipped = {path.stem for path in (out / 'tests').glob('test_*.py')}
@@ -149,13 +193,24 @@ def test_the_untouched_release_fails_exactly_the_tests_of_the_todos(built):
     for test, (outcome, message) in outcomes.items():
         if test.split('::')[0].split('.')[-1] in TODO_TESTS:
             pointed = (outcome == 'failed' and 'NotImplementedError' in message
-                       and release.STUB_PHRASE in message)
+                       and said in message)
             if not pointed:
                 wrong[test] = (outcome, message)
         elif outcome != 'passed' and not (outcome == 'skipped' and test in SKIPPED_AS_ROOT
                                           and os.geteuid() == 0):
             wrong[test] = (outcome, message)
     assert wrong == {}
+
+
+def test_the_notebook_runs_top_to_bottom_in_the_zh_release(built_zh, tmp_path):
+    """With the solutions put back, the Chinese release's notebook test passes (the English
+    notebook runs in the kit's own tests/test_notebook.py)."""
+    out, regions = built_zh
+    kit = tmp_path / 'release'
+    shutil.copytree(out, kit)
+    fill_regions(kit, regions)
+    outcomes = run_pytest(kit, ['tests/test_notebook.py'])
+    assert outcomes and all(outcome == 'passed' for outcome, _ in outcomes.values()), outcomes
 
 
 def test_the_grader_kit_adds_the_hidden_tests(tmp_path):

@@ -9,6 +9,7 @@ release's own code and text never count. How long 100 submissions take is printe
 import csv
 import html.parser
 import itertools
+import json
 import keyword
 import os
 import re
@@ -293,7 +294,16 @@ def helper(z, y):   # the loss
     assert prints[0] and prints[0].keys() == prints[1].keys()
 
 
-def test_observations_are_found_however_they_were_written(tmp_path, release):
+@pytest.mark.parametrize('lang', ['en', 'zh'])
+def test_observations_are_found_however_they_were_written(tmp_path, release, lang):
+    """In either language's release: the cells are found by their mark, ✎, and labelled as the
+    release labels them ('✎ Your observations (a)', '✎ 你的观察 (a)')."""
+    if lang != 'en':
+        release = tmp_path / f'release_{lang}'
+        release_tool.build(release, lang=lang)
+    labels = [found.group(0).strip('*') for found in map(
+        make_class.OBSERVATION_CELL.search, notebook_sources(release)) if found]
+    assert len(labels) == 3 and (lang == 'en') == ('Your observations' in labels[0])
     students = make_class.HONEST[:3]  # the builder writes them in its three styles, in turn
     built = make_class.build_class(release, tmp_path / 'class', students)
     for student, path in zip(students, built):
@@ -301,8 +311,14 @@ def test_observations_are_found_however_they_were_written(tmp_path, release):
         expected = make_class.sections(student)
         assert not notes
         assert [(label, normalise(text)) for label, text, _ in sections] == [
-            (f'✎ Your observations {part}', normalise(expected[f'observations {part}']))
-            for part in ('(a)', '(b)', '(c)')]
+            (label, normalise(expected[f'observations {part}']))
+            for label, part in zip(labels, ('(a)', '(b)', '(c)'))]
+
+
+def notebook_sources(release):
+    with open(release / 'runner.ipynb', encoding='utf-8') as stream:
+        return [''.join(cell['source']) for cell in json.load(stream)['cells']
+                if cell['cell_type'] == 'markdown']
 
 
 def vary(code, number):

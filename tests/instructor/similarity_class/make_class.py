@@ -32,7 +32,8 @@ REFERENCE = HERE / 'reference' / 'online_solution.py'
 SECTION = re.compile(r'^### (.+)$', re.M)
 STUB_FUNCTIONS = {'loss.py': ('forward', 'gradient_computing'), 'optimizer.py': ('step',)}
 CLASS_LINE = 'class SoftmaxCrossEntropyLoss:\n'
-OBSERVATION_CELL = re.compile(r'\*\*✎ Your observations (\([a-z]\))\*\*')
+# '**✎ Your observations (a)**', or its translation in a release of another language
+OBSERVATION_CELL = re.compile(r'\*\*✎ [^*\n(]*(\([a-z]\))\*\*')
 
 # (original, copy): how each copy was made is in the copy's file.
 PLANTED = [
@@ -83,7 +84,7 @@ def notebook(release, parts, style):
             continue
         own = parts[f'observations {found.group(1)}']
         if style == 0:  # the placeholder and prompts replaced
-            cell.source = f'**✎ Your observations {found.group(1)}**\n\n{own}'
+            cell.source = f'{found.group(0)}\n\n{own}'
         elif style == 1:  # answered below the prompts
             cell.source += '\n\n' + own
         else:  # a new cell
