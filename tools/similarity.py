@@ -1,7 +1,7 @@
 """Which pairs of submissions share more than correct solutions naturally do: a report for graders.
 
     python tools/similarity.py SUBMISSION... [--out similarity/] [--reference PATH...]
-                               [--release DIR] [--top 30]
+                               [--release DIR | --lang zh] [--top 30]
 
 Each SUBMISSION is a folder or a .zip, or a folder of them, as for tools/grade.py. Every pair is
 compared on the code the students wrote (the functions the release leaves as stubs, and any they
@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from tools.grading import submissions
+from tools.i18n.catalog import LANGUAGES
 from tools.similarity_html import write_report
 from tools.similarity_scores import (
     Weights,
@@ -200,17 +201,22 @@ def main(argv=None):
     parser.add_argument('--release', type=Path, default=None,
                         help='the student release whose code and text never count (default: '
                              'built from this kit into a temporary folder)')
+    parser.add_argument('--lang', choices=sorted(LANGUAGES), default='en',
+                        help="without --release: the language of the release the class got "
+                             "(default: en), whose prompts are not the students' text")
     parser.add_argument('--top', type=int, default=30,
                         help='pairs shown side by side in report.html (default: 30)')
     args = parser.parse_args(argv)
     if args.top < 0:
         parser.error(f"--top {args.top}: must be at least 0")
+    if args.release and args.lang != 'en':
+        parser.error("--lang builds the release to compare against: give --release or --lang")
     with tempfile.TemporaryDirectory(prefix='similarity-') as scratch:
         release_dir = args.release
         if release_dir is None:
             from tools import release as release_tool
             release_dir = Path(scratch) / 'release'
-            release_tool.build(release_dir)
+            release_tool.build(release_dir, lang=args.lang)
         try:
             release = Release(release_dir)
         except (OSError, ValueError, SyntaxError) as err:

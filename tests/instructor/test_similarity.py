@@ -256,6 +256,21 @@ def test_the_release_itself_is_never_similar(tmp_path, release):
     assert read_pairs(tmp_path / 'out') == []
 
 
+def test_a_chinese_release_is_never_similar_when_its_language_is_given(tmp_path):
+    """--lang zh builds the Chinese release to compare against: its prompts are no one's text."""
+    release_tool.build(tmp_path / 'release_zh', lang='zh')
+    for name in ('untouched_1', 'untouched_2'):
+        shutil.copytree(tmp_path / 'release_zh', tmp_path / 'class' / name,
+                        ignore=shutil.ignore_patterns('data', 'tests', 'kit'))
+    done = run_tool(tmp_path / 'class', '--out', tmp_path / 'out', '--lang', 'zh')
+    assert re.findall(r'^skipped (\S+): ', done.stdout, re.M) == ['untouched_1', 'untouched_2']
+    assert read_pairs(tmp_path / 'out') == []
+    both = subprocess.run([sys.executable, '-m', 'tools.similarity', str(tmp_path / 'class'),
+                           '--release', str(tmp_path / 'release_zh'), '--lang', 'zh'],
+                          capture_output=True, text=True, cwd=KIT)
+    assert both.returncode == 2 and 'give --release or --lang' in both.stderr
+
+
 def test_references_in_any_form_are_compared_with_submissions_only(tmp_path, release):
     make_class.build_class(release, tmp_path / 'class', make_class.HONEST[:3])
     last_year = tmp_path / 'last_year'
