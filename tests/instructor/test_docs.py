@@ -5,6 +5,7 @@ one its script accepts (`--help`). The commands that are quick and need no place
 are run for real, in a copy of this source as a fresh clone has it, and what the documents say
 they print is checked.
 """
+import functools
 import re
 import shlex
 import shutil
@@ -60,6 +61,13 @@ def test_the_documents_hold_commands_and_each_command_to_run():
         assert command in documented, f"{command!r} is no longer in the documents: update RUN"
 
 
+@functools.lru_cache(maxsize=None)
+def help_of(*command):
+    """What command --help prints, run once for all the documents' commands that use it."""
+    return subprocess.run([*command, '--help'], capture_output=True, text=True, cwd=KIT,
+                          timeout=120)
+
+
 @pytest.mark.parametrize('document, command', COMMANDS, ids=[c for _, c in COMMANDS])
 def test_each_command_names_files_that_exist_and_flags_its_script_takes(document, command):
     words = command.split()
@@ -90,8 +98,7 @@ def test_each_command_names_files_that_exist_and_flags_its_script_takes(document
     assert script.is_file(), (document, command)
     # A subcommand (dataloader.py verify) has a --help of its own.
     sub = rest[:1] if rest[:1] in (['verify'], ['download']) else []
-    helped = subprocess.run([*run, *sub, '--help'], capture_output=True,
-                            text=True, cwd=KIT, timeout=120)
+    helped = help_of(*run, *sub)
     assert helped.returncode == 0, (document, command, helped.stderr)
     for flag in re.findall(r'(?<![\w-])(--?[a-zA-Z][\w-]*)', ' '.join(rest)):
         assert re.search(rf'(?<![\w-]){re.escape(flag)}\b', helped.stdout), \

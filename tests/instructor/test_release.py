@@ -2,18 +2,18 @@
 
 The release is built once into a temporary folder in each language (--lang en, the default, and
 zh), and its tests are run there as a student would run them. The Chinese release's own checks
-(every text translated and nothing else changed) are in test_translation.py.
+(every text translated and nothing else changed) are in test_translation.py; its notebook runs top
+to bottom with the solutions in test_classroom.py, whose release is the Chinese one.
 """
 import os
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from tools import KIT, release
-from tools.check_tests import fill_regions, run_pytest
+from tools.check_tests import run_pytest
 from tools.i18n.catalog import Catalog
 
 # The student test files of the TODOs: in the untouched release every one of their tests fails
@@ -200,17 +200,6 @@ def test_the_untouched_release_fails_exactly_the_tests_of_the_todos(built_in):
                                           and os.geteuid() == 0):
             wrong[test] = (outcome, message)
     assert wrong == {}
-
-
-def test_the_notebook_runs_top_to_bottom_in_the_zh_release(built_zh, tmp_path):
-    """With the solutions put back, the Chinese release's notebook test passes (the English
-    notebook runs in the kit's own tests/test_notebook.py)."""
-    out, regions = built_zh
-    kit = tmp_path / 'release'
-    shutil.copytree(out, kit)
-    fill_regions(kit, regions)
-    outcomes = run_pytest(kit, ['tests/test_notebook.py'])
-    assert outcomes and all(outcome == 'passed' for outcome, _ in outcomes.values()), outcomes
 
 
 def test_the_grader_kit_adds_the_hidden_tests(tmp_path):
