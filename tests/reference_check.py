@@ -130,6 +130,21 @@ def one_hot_accuracy_mistake(expected_acc, num_output):
             "each row (the argmax of its logits) with its label instead")
 
 
+# The usual wrong velocity rules of SGD with momentum, each with its hint; the right rule is
+# velocity = momentum * velocity - learning_rate * gradient. test_optimizer.py looks for them step
+# by step in diff_W and diff_b, and momentum_mistakes (the grader) in what they make of W and b.
+VELOCITY_MISTAKES = [
+    (lambda momentum, learning_rate, velocity, grad: momentum * velocity - grad,
+     "the new velocity lacks the learning rate: multiply the gradient by it"),
+    (lambda momentum, learning_rate, velocity, grad: -momentum * velocity - learning_rate * grad,
+     "the old velocity enters with a minus sign: the new velocity is "
+     "momentum * old velocity - learning_rate * gradient"),
+    (lambda momentum, learning_rate, velocity, grad: momentum * velocity + learning_rate * grad,
+     "the gradient is added: the velocity must go against the gradient "
+     "(- learning_rate * gradient)"),
+]
+
+
 def momentum_mistakes(param, initial, grads, learning_rate, momentum):
     """(values of param after each step, hint) pairs: what the usual mistakes of SGD with
     momentum make of param ('W' or 'b'), from initial, over the gradients grads (steps, ...).
@@ -151,13 +166,8 @@ def momentum_mistakes(param, initial, grads, learning_rate, momentum):
         (lambda value, velocity, grad: (value + velocity, m * velocity - lr * grad),
          f"{param} moved by the old velocity (in step 1, not at all): compute the new velocity "
          f"first, then add it"),
-        (moved_by(lambda velocity, grad: m * velocity - grad),
-         "it is what the velocity gives without the learning rate: multiply the gradient by it"),
-        (moved_by(lambda velocity, grad: -m * velocity - lr * grad),
-         "the momentum term has the wrong sign: the new velocity is momentum times the old one "
-         "minus learning_rate times the gradient"),
-        (moved_by(lambda velocity, grad: m * velocity + lr * grad),
-         "the step goes uphill: the velocity must subtract learning_rate times the gradient"),
+        *[(moved_by(lambda velocity, grad, rule=rule: rule(m, lr, velocity, grad)), hint)
+          for rule, hint in VELOCITY_MISTAKES],
         (lambda value, velocity, grad: (value - lr * (m * velocity + (1 - m) * grad),
                                         m * velocity + (1 - m) * grad),
          "it is a moving average of the gradients, not the assignment's rule: the new velocity "

@@ -4,7 +4,7 @@ import pytest
 
 from loss import SoftmaxCrossEntropyLoss
 from optimizer import SGD
-from reference_check import assert_matches, case, case_names, fail
+from reference_check import VELOCITY_MISTAKES, assert_matches, case, case_names, fail
 
 
 def layer_with(W, b, dtype=np.float64):
@@ -16,17 +16,10 @@ def layer_with(W, b, dtype=np.float64):
 def usual_mistakes(param, step, momentum, learning_rate, grad, old_velocity, old_value):
     """(value, hint) pairs for diff_<param> and <param> after step (1-based): the values the
     usual mistakes give there, the steps before being right (else the test stopped at them)."""
-    velocity = [
-        (momentum * old_velocity - grad,
-         "it is the new velocity without the learning rate: multiply the gradient by it"),
-        (np.zeros_like(grad), f"it is still zero: store the new velocity in layer.diff_{param}"),
-        (-momentum * old_velocity - learning_rate * grad,
-         "the old velocity enters with a minus sign: the new velocity is "
-         "momentum * old velocity - learning_rate * gradient"),
-        (momentum * old_velocity + learning_rate * grad,
-         "the gradient is added: the velocity must go against the gradient "
-         "(- learning_rate * gradient)"),
-    ]
+    velocity = [(rule(momentum, learning_rate, old_velocity, grad), hint)
+                for rule, hint in VELOCITY_MISTAKES]
+    velocity.append((np.zeros_like(grad),
+                     f"it is still zero: store the new velocity in layer.diff_{param}"))
     if step == 1:  # the old velocity is zero: moving by it is not moving at all
         value = [(old_value, f"{param} did not move: compute the new velocity first, then add it "
                              f"to layer.{param} (the old velocity, zero in step 1, moves nothing)")]

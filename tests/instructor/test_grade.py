@@ -259,9 +259,9 @@ def test_the_judge_copes_with_outputs_of_any_kind(judged):
 # Each optimizer mistake of tools/mistakes/ and the hint its feedback must give.
 OPTIMIZER_HINTS = {
     'weights_before_velocity': 'W moved by the old velocity',
-    'momentum_ignores_learning_rate': 'without the learning rate',
-    'momentum_sign_flipped': 'the momentum term has the wrong sign',
-    'momentum_adds_the_gradient': 'the step goes uphill',
+    'momentum_ignores_learning_rate': 'the new velocity lacks the learning rate',
+    'momentum_sign_flipped': 'the old velocity enters with a minus sign',
+    'momentum_adds_the_gradient': 'the gradient is added',
     'bias_not_updated': 'b never changes',
     'weights_never_move': 'W never changes',
     'velocity_not_stored': 'it is what plain SGD gives',
