@@ -1,4 +1,4 @@
-"""tools/grading/sandbox.py and storage.py: what a graded run may reach, keep and leave.
+"""tools/grading/sandbox.py, confine.py and storage.py: what a graded run may reach, keep and leave.
 
 Each check runs code in a Sandbox at the levels it concerns: 'namespace', 'uid' (Gradescope's;
 needs GRADER_UID_PYTHON, a Python other users may run, which .ci/run makes) and 'none'. They
