@@ -8,7 +8,7 @@ minimum is the least disturbed one. The default run and its memory are measured 
 processes (a fresh interpreter each, as `python solver.py` has). numpy and the standard library
 only; the per-sample baseline is bench/baseline.py.
 """
-from kit.threads import BLAS_THREAD_VARIABLES  # first: it sets the kit's default, one thread
+from kit.threads import every_blas  # first: it sets the kit's default, one thread
 
 import argparse
 import contextlib
@@ -333,7 +333,7 @@ def in_child(kind, data_root, repeat=1, env=None):
 
 def thread_env(threads):
     """This environment with every BLAS thread-count variable set to threads."""
-    return {**os.environ, **{variable: str(threads) for variable in BLAS_THREAD_VARIABLES}}
+    return {**os.environ, **every_blas(threads)}
 
 
 # --- the whole benchmark -----------------------------------------------------------------------

@@ -12,5 +12,11 @@ BLAS_THREAD_VARIABLES = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THR
                          'VECLIB_MAXIMUM_THREADS')
 ONE_THREAD = {'OMP_NUM_THREADS': '1', 'VECLIB_MAXIMUM_THREADS': '1'}
 
+
+def every_blas(threads):
+    """{variable: threads} for every BLAS variable: what a child process's environment needs to
+    run with that many threads whatever the parent's environment holds."""
+    return {variable: str(threads) for variable in BLAS_THREAD_VARIABLES}
+
 if not any(variable in os.environ for variable in BLAS_THREAD_VARIABLES):
     os.environ.update(ONE_THREAD)

@@ -23,7 +23,7 @@ the kit, such as numpy's, stays as it is).
 """
 if not __package__:  # run as python tools/check_tests.py: see tools/_as_module.py
     import _as_module  # noqa: F401
-from kit.threads import ONE_THREAD
+from kit.threads import every_blas
 
 import argparse
 import os
@@ -102,7 +102,7 @@ def run_pytest(kit, tests, timeout=900):
     share the machine at once.
     """
     env = {**os.environ, 'PYTEST_DISABLE_PLUGIN_AUTOLOAD': '1', 'MPLBACKEND': 'Agg',
-           **ONE_THREAD}
+           **every_blas(1)}
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / 'report.xml'
         command = [sys.executable, '-m', 'pytest', '-q', '-p', 'no:cacheprovider',
